@@ -1,1 +1,36 @@
-int main() { return 0; }
+// berth: one binary, every role. This file only parses the command line.
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+#include "cmd/server_command.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Berth: a self-hosted container orchestrator that speaks the Amazon ECS APIs"};
+  app.require_subcommand(1);
+
+  berth::cmd::ServerConfig config;
+  auto addServerFlags = [&config](CLI::App* sub) {
+    sub->add_option("--listen", config.listen, "HOST:PORT to serve the API on")->capture_default_str();
+    sub->add_option("--data-dir", config.dataDir, "directory for state, credentials and logs")->capture_default_str();
+    sub->add_option("--account-id", config.accountId, "12-digit account id used in every ARN")
+        ->capture_default_str()
+        ->check([](const std::string& s) {
+          return s.size() == 12 && s.find_first_not_of("0123456789") == std::string::npos ? "" : "must be 12 digits";
+        });
+    sub->add_option("--region", config.region, "region used in every ARN and expected in SigV4 scopes")->capture_default_str();
+    sub->add_option("--max-body-bytes", config.maxBodyBytes, "largest request body accepted")->capture_default_str();
+    sub->add_option("--worker-threads", config.workerThreads, "threads running API handlers")->capture_default_str()
+        ->check(CLI::Range(1, 1024));
+    sub->add_option("--log-level", config.logLevel, "debug, info, warn or error")->capture_default_str();
+  };
+  auto* server = app.add_subcommand("server", "run the control plane (API, state store, reconcilers)");
+  addServerFlags(server);
+  auto* up = app.add_subcommand("up", "run the embedded default: server with SQLite under --data-dir");
+  addServerFlags(up);
+
+  CLI11_PARSE(app, argc, argv);
+  if (server->parsed() || up->parsed()) return berth::cmd::runServer(config);
+  std::cerr << app.help();
+  return 2;
+}

@@ -1,0 +1,51 @@
+#include "api/ecs_api.h"
+
+#include "control/cluster_ops.h"
+#include "control/tagging_ops.h"
+#include "control/task_definition_ops.h"
+
+namespace berth::api {
+
+AwsError ecsError(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::kInvalidParameter: return {"InvalidParameterException", 400, e.message};
+    case ErrorCode::kClient: return {"ClientException", 400, e.message};
+    case ErrorCode::kClusterNotFound: return {"ClusterNotFoundException", 400, e.message};
+    case ErrorCode::kClusterContainsServices: return {"ClusterContainsServicesException", 400, e.message};
+    case ErrorCode::kClusterContainsTasks: return {"ClusterContainsTasksException", 400, e.message};
+    case ErrorCode::kClusterContainsContainerInstances: return {"ClusterContainsContainerInstancesException", 400, e.message};
+    case ErrorCode::kResourceNotFound:
+    case ErrorCode::kNotFound: return {"ResourceNotFoundException", 400, e.message};
+    case ErrorCode::kLimitExceeded: return {"LimitExceededException", 400, e.message};
+    default: return {"ServerException", 500, e.message.empty() ? "An internal error occurred." : e.message};
+  }
+}
+
+JsonService makeEcsService(control::EcsContext& ctx) {
+  JsonService s;
+  s.targetPrefix = kEcsTargetPrefix;
+  s.mapError = ecsError;
+  auto bind = [&ctx](Result<nlohmann::json> (*fn)(control::EcsContext&, const nlohmann::json&)) {
+    return [&ctx, fn](const nlohmann::json& req) { return fn(ctx, req); };
+  };
+  s.operations = {
+      {"CreateCluster", bind(control::createCluster)},
+      {"DescribeClusters", bind(control::describeClusters)},
+      {"ListClusters", bind(control::listClusters)},
+      {"UpdateCluster", bind(control::updateCluster)},
+      {"UpdateClusterSettings", bind(control::updateClusterSettings)},
+      {"DeleteCluster", bind(control::deleteCluster)},
+      {"RegisterTaskDefinition", bind(control::registerTaskDefinition)},
+      {"DescribeTaskDefinition", bind(control::describeTaskDefinition)},
+      {"ListTaskDefinitions", bind(control::listTaskDefinitions)},
+      {"ListTaskDefinitionFamilies", bind(control::listTaskDefinitionFamilies)},
+      {"DeregisterTaskDefinition", bind(control::deregisterTaskDefinition)},
+      {"DeleteTaskDefinitions", bind(control::deleteTaskDefinitions)},
+      {"TagResource", bind(control::tagResource)},
+      {"UntagResource", bind(control::untagResource)},
+      {"ListTagsForResource", bind(control::listTagsForResource)},
+  };
+  return s;
+}
+
+}  // namespace berth::api

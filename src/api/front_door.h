@@ -1,0 +1,30 @@
+#pragma once
+// The one HTTP handler behind the server's port: health checks, SigV4 on every
+// AWS-protocol request, then routing by protocol (JSON 1.1 by X-Amz-Target;
+// later Query by Action= and OCI distribution by /v2/).
+#include "api/http_types.h"
+#include "api/json_protocol_router.h"
+#include "api/sigv4.h"
+#include "common/clock.h"
+#include "common/random.h"
+
+namespace berth::api {
+
+class FrontDoor {
+ public:
+  FrontDoor(const CredentialProvider& credentials, const Clock& clock, Random& random, const JsonProtocolRouter& json)
+      : credentials_(credentials), clock_(clock), random_(random), json_(json) {}
+
+  HttpResponse handle(const HttpRequest& request) const;
+
+  // Response for failures the HTTP server detects before a handler runs.
+  static HttpResponse transportError(int status, std::string_view message);
+
+ private:
+  const CredentialProvider& credentials_;
+  const Clock& clock_;
+  Random& random_;
+  const JsonProtocolRouter& json_;
+};
+
+}  // namespace berth::api

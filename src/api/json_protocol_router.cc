@@ -1,0 +1,75 @@
+#include "api/json_protocol_router.h"
+
+#include "common/log.h"
+
+namespace berth::api {
+namespace {
+
+HttpResponse ok(const nlohmann::json& body, const std::string& requestId) {
+  HttpResponse r;
+  r.setHeader("Content-Type", "application/x-amz-json-1.1");
+  r.setHeader("x-amzn-RequestId", requestId);
+  r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return r;
+}
+
+}  // namespace
+
+void JsonProtocolRouter::addService(JsonService service) {
+  auto prefix = service.targetPrefix;
+  services_.emplace(std::move(prefix), std::move(service));
+}
+
+HttpResponse JsonProtocolRouter::commonError(const Error& error, const std::string& requestId) {
+  AwsError aws;
+  if (!commonAwsError(error, aws)) aws = {"InternalFailure", 500, error.message};
+  return jsonErrorResponse(aws, requestId);
+}
+
+HttpResponse JsonProtocolRouter::handle(const HttpRequest& request, const std::string& requestId) const {
+  const std::string* target = request.header("x-amz-target");
+  std::string_view t = target ? std::string_view(*target) : std::string_view();
+  auto dot = t.rfind('.');
+  auto unknown = [&](std::string message) {
+    return jsonErrorResponse({"UnknownOperationException", 400, std::move(message)}, requestId);
+  };
+  if (dot == std::string_view::npos) return unknown("The X-Amz-Target header '" + std::string(t) + "' does not name an operation.");
+  auto svc = services_.find(std::string(t.substr(0, dot)));
+  if (svc == services_.end()) return unknown("Unknown service target prefix '" + std::string(t.substr(0, dot)) + "'.");
+  const JsonService& service = svc->second;
+  const std::string operation(t.substr(dot + 1));
+
+  auto op = service.operations.find(operation);
+  if (op == service.operations.end()) {
+    if (service.modelHasOperation && service.modelHasOperation(operation))
+      return unknown("Operation " + operation + " is not supported by Berth yet.");
+    return unknown("Unknown operation " + operation + ".");
+  }
+
+  // Operations without input still send "{}"; an empty body is treated the same.
+  nlohmann::json body = request.body.empty() ? nlohmann::json::object()
+                                             : nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);
+  if (body.is_discarded()) return jsonErrorResponse({"SerializationException", 400, "The request body is not valid JSON."}, requestId);
+  if (!body.is_object())
+    return jsonErrorResponse({"SerializationException", 400, "Start of structure or map found where not expected."}, requestId);
+  if (service.checkInput) {
+    if (auto bad = service.checkInput(operation, body)) return jsonErrorResponse(*bad, requestId);
+  }
+
+  Result<nlohmann::json> result = Error{};
+  try {
+    result = op->second(body);
+  } catch (const std::exception& e) {
+    // Exceptions are bugs, not expected failures: report them as ServerException and log.
+    log::error("operation threw", {{"operation", operation}, {"what", e.what()}, {"requestId", requestId}});
+    return jsonErrorResponse(service.mapError(Error::make(ErrorCode::kInternal, "An internal error occurred.")), requestId);
+  }
+  if (result.ok()) return ok(*result, requestId);
+  const Error& e = result.error();
+  AwsError aws;
+  if (!commonAwsError(e, aws)) aws = service.mapError(e);
+  if (aws.httpStatus >= 500) log::error("operation failed", {{"operation", operation}, {"error", e.message}, {"context", e.context}});
+  return jsonErrorResponse(aws, requestId);
+}
+
+}  // namespace berth::api

@@ -1,0 +1,43 @@
+#pragma once
+// AWS JSON 1.1 dispatch: X-Amz-Target "<prefix>.<Operation>" picks a service
+// and an operation; the body is parsed, checked against the API model and
+// handed to the operation; results and errors are shaped as AWS shapes them.
+#include <functional>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <nlohmann/json.hpp>
+
+#include "api/aws_error.h"
+#include "api/http_types.h"
+#include "common/result.h"
+
+namespace berth::api {
+
+using JsonOperation = std::function<Result<nlohmann::json>(const nlohmann::json& request)>;
+
+struct JsonService {
+  std::string targetPrefix;  // e.g. "AmazonEC2ContainerServiceV20141113"
+  // Service-specific error codes → the model's exception names.
+  std::function<AwsError(const Error&)> mapError;
+  // Model-driven input check (types, required members, ranges); nullopt = fine.
+  std::function<std::optional<AwsError>(const std::string& operation, const nlohmann::json& body)> checkInput;
+  // Whether the model has this operation (so unimplemented ones get a clear message).
+  std::function<bool(const std::string& operation)> modelHasOperation;
+  std::unordered_map<std::string, JsonOperation> operations;
+};
+
+class JsonProtocolRouter {
+ public:
+  void addService(JsonService service);
+  bool handles(const HttpRequest& request) const { return request.header("x-amz-target") != nullptr; }
+  HttpResponse handle(const HttpRequest& request, const std::string& requestId) const;
+  // Maps an error of a request that never reached a service (auth, transport).
+  static HttpResponse commonError(const Error& error, const std::string& requestId);
+
+ private:
+  std::unordered_map<std::string, JsonService> services_;
+};
+
+}  // namespace berth::api

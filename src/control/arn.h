@@ -1,0 +1,27 @@
+#pragma once
+// ECS ARNs: building them from names and resolving "name or ARN" arguments.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "control/ecs_context.h"
+
+namespace berth::control {
+
+struct ParsedArn {
+  std::string partition, service, region, account;
+  std::string resourceType;  // "cluster", "task-definition", ...
+  std::string resource;      // everything after "<type>/"
+};
+
+std::optional<ParsedArn> parseArn(std::string_view arn);
+
+std::string ecsArn(const AccountInfo& a, std::string_view resourceType, std::string_view resource);
+inline std::string clusterArn(const AccountInfo& a, std::string_view name) { return ecsArn(a, "cluster", name); }
+std::string taskDefinitionArn(const AccountInfo& a, std::string_view family, long long revision);
+
+// "name" or "arn:...:cluster/name" → name. Empty input means the cluster "default".
+// Returns nullopt if it is an ARN of something that is not a cluster.
+std::optional<std::string> clusterNameFromRef(std::string_view ref);
+
+}  // namespace berth::control

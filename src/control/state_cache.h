@@ -1,0 +1,58 @@
+#pragma once
+// The server's in-memory copy of the store: every key parsed once into JSON,
+// ordered by key so prefix scans are index scans. It is fed only by the store's
+// watch, in revision order, so it never applies writes out of order; writers
+// call waitForRevision() after a commit to read their own writes.
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "store/store.h"
+
+namespace berth::control {
+
+struct CachedObject {
+  nlohmann::json doc;
+  std::int64_t createRevision = 0;
+  std::int64_t modRevision = 0;
+};
+
+class StateCache {
+ public:
+  // Loads every key, then follows the store's watch. The store must outlive the cache.
+  static Result<std::unique_ptr<StateCache>> open(store::Store& store);
+  ~StateCache();
+
+  std::optional<CachedObject> get(const std::string& key) const;
+  // Visits keys with this prefix in key order, starting after `after` if non-empty.
+  // The visitor returns false to stop. Runs under a shared lock: keep it short.
+  void scan(const std::string& prefix, const std::string& after,
+            const std::function<bool(const std::string& key, const CachedObject&)>& visit) const;
+  std::size_t countPrefix(const std::string& prefix) const;
+
+  std::int64_t revision() const;
+  // Blocks until the cache has applied revision `rev` (or the timeout passes).
+  bool waitForRevision(std::int64_t rev, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
+
+ private:
+  StateCache() = default;
+  void apply(const std::vector<store::Event>& events);
+  void put(const store::KeyValue& kv);
+
+  mutable std::shared_mutex mu_;
+  std::map<std::string, CachedObject, std::less<>> objects_;
+  std::int64_t revision_ = 0;
+  mutable std::mutex waitMu_;
+  mutable std::condition_variable applied_;
+  std::unique_ptr<store::Watch> watch_;
+};
+
+}  // namespace berth::control
