@@ -10,7 +10,9 @@ HttpResponse jsonErrorResponse(const AwsError& error, const std::string& request
   r.setHeader("Content-Type", "application/x-amz-json-1.1");
   r.setHeader("x-amzn-RequestId", requestId);
   r.setHeader("x-amzn-ErrorType", error.type);
-  nlohmann::json body = {{"__type", error.type}, {"message", error.message}};
+  nlohmann::json body = {{"__type", error.type}};
+  // AWS leaves "message" out for a few serialization errors; so do we when there is none.
+  if (!error.message.empty()) body["message"] = error.message;
   r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }

@@ -1,5 +1,8 @@
 #include "api/ecs_api.h"
 
+#include <cstdlib>
+
+#include "api/service_model.h"
 #include "control/cluster_ops.h"
 #include "control/tagging_ops.h"
 #include "control/task_definition_ops.h"
@@ -23,7 +26,10 @@ AwsError ecsError(const Error& e) {
 
 JsonService makeEcsService(control::EcsContext& ctx) {
   JsonService s;
-  s.targetPrefix = kEcsTargetPrefix;
+  const ServiceModel* model = ServiceModel::byTargetPrefix(kEcsTargetPrefix);
+  // The model is compiled in; a missing one is a build defect, not a runtime condition.
+  if (!model) std::abort();
+  bindServiceModel(s, *model);
   s.mapError = ecsError;
   auto bind = [&ctx](Result<nlohmann::json> (*fn)(control::EcsContext&, const nlohmann::json&)) {
     return [&ctx, fn](const nlohmann::json& req) { return fn(ctx, req); };

@@ -204,17 +204,17 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   ~Session() {
-    if (!counted_) return;
     std::lock_guard lk(core_->mu);
     core_->sessions.erase(this);
-    if (core_->active.fetch_sub(1) == 1) core_->cv.notify_all();
+    if (counted_ && core_->active.fetch_sub(1) == 1) core_->cv.notify_all();
   }
 
-  // Called from the acceptor (not this strand) before any I/O starts.
+  // Called from the acceptor (not this strand) before any I/O starts. Rejected
+  // connections are registered too (so shutdown can close them) but not counted.
   void registerWithCore() {
     std::lock_guard lk(core_->mu);
     core_->sessions.emplace(this, weak_from_this());
-    core_->active.fetch_add(1);
+    if (counted_) core_->active.fetch_add(1);
   }
 
   void start() {
@@ -238,12 +238,13 @@ class Session : public std::enable_shared_from_this<Session> {
     });
   }
 
-  // Grace period over: drop the connection whatever it is doing.
-  void forceClose() {
-    asio::dispatch(executor_, [self = shared_from_this()] {
-      self->forced_ = true;
-      self->closeNow();
-    });
+  // Grace period over and the I/O threads are joined: drop the connection
+  // whatever it was doing. Called from the shutdown thread; safe because no
+  // I/O thread runs any more (a worker may still run the handler, but that only
+  // reads immutable members).
+  void closeAfterIoStopped() {
+    forced_ = true;
+    closeNow();
   }
 
  private:
@@ -322,8 +323,11 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     // Beast does not answer Expect: 100-continue itself. The declared length is
     // already known to be within limit (else the header read failed with body_limit).
+    // If body bytes are already buffered the client didn't wait, so skip the
+    // interim response (RFC 7231 section 5.1.1 allows omitting it then).
     auto expect = req.find(http::field::expect);
-    if (expect != req.end() && req.version() >= 11 && beast::iequals(expect->value(), "100-continue")) {
+    if (expect != req.end() && req.version() >= 11 && buffer_.size() == 0 &&
+        beast::iequals(expect->value(), "100-continue")) {
       phase_ = Phase::kBody;
       stream_.expires_after(opts().bodyTimeout);
       asio::async_write(stream_, asio::buffer(k100Continue.data(), k100Continue.size()),
@@ -366,7 +370,9 @@ class Session : public std::enable_shared_from_this<Session> {
         closeNow();  // never started a request: an idle connection, not a slow one
         return;
       }
-      sendError(408, phase_ == Phase::kHeader ? "request header timed out" : "request body timed out", ec.message());
+      bool header = phase_ == Phase::kHeader;
+      sendError(408, header ? "request header timed out" : "request body timed out",
+                header ? "headerTimeout exceeded" : "bodyTimeout exceeded");
       return;
     }
     if (ec == http::error::header_limit) {
@@ -636,12 +642,12 @@ class HttpServer::Impl {
     if (!drained) {
       log::warn("http shutdown grace period over; closing remaining connections",
                 {{"connections", core_->active.load()}, {"graceSeconds", grace.count()}});
-      for (auto& s : core_->snapshotSessions()) s->forceClose();
       workers_->stop();  // drop handlers that have not started yet
     }
     work_.reset();
     ioc_.stop();
     for (auto& t : ioThreads_) t.join();
+    for (auto& s : core_->snapshotSessions()) s->closeAfterIoStopped();
     workers_->join();  // waits for handlers already running
     log::info("http server stopped", {{"address", address_}});
   }
@@ -674,7 +680,9 @@ class HttpServer::Impl {
     if (core_->active.load() >= core_->options.maxConnections) {
       log::warn("http connection limit reached; rejecting",
                 {{"maxConnections", core_->options.maxConnections}});
-      std::make_shared<Session>(std::move(socket), core_, false)->reject();
+      auto session = std::make_shared<Session>(std::move(socket), core_, false);
+      session->registerWithCore();
+      session->reject();
     } else {
       auto session = std::make_shared<Session>(std::move(socket), core_, true);
       session->registerWithCore();

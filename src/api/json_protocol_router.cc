@@ -1,9 +1,13 @@
 #include "api/json_protocol_router.h"
 
+#include "api/service_model.h"
+#include "api/shape_checker.h"
 #include "common/log.h"
 
 namespace berth::api {
 namespace {
+
+constexpr std::size_t kMaxJsonDepth = 64;
 
 HttpResponse ok(const nlohmann::json& body, const std::string& requestId) {
   HttpResponse r;
@@ -14,6 +18,19 @@ HttpResponse ok(const nlohmann::json& body, const std::string& requestId) {
 }
 
 }  // namespace
+
+void bindServiceModel(JsonService& service, const ServiceModel& model) {
+  const ServiceModel* m = &model;  // models are immutable and live for the whole process
+  service.targetPrefix = std::string(model.targetPrefix());
+  service.modelHasOperation = [m](const std::string& op) { return m->operation(op) != nullptr; };
+  service.checkInput = [m](const std::string& op, const nlohmann::json& body) -> std::optional<AwsError> {
+    const Operation* operation = m->operation(op);
+    if (!operation) return std::nullopt;
+    auto bad = findInputError(*m, *operation, body);
+    if (!bad) return std::nullopt;
+    return AwsError{bad->awsCode, bad->httpStatus, bad->message};
+  };
+}
 
 void JsonProtocolRouter::addService(JsonService service) {
   auto prefix = service.targetPrefix;
@@ -46,6 +63,10 @@ HttpResponse JsonProtocolRouter::handle(const HttpRequest& request, const std::s
     return unknown("Unknown operation " + operation + ".");
   }
 
+  // nlohmann parses iteratively but copies, dumps and compares recursively:
+  // refuse absurd nesting before parsing so hostile bodies can't exhaust the stack.
+  if (jsonNestingDepth(request.body) > kMaxJsonDepth)
+    return jsonErrorResponse({"SerializationException", 400, "The request body is nested too deeply."}, requestId);
   // Operations without input still send "{}"; an empty body is treated the same.
   nlohmann::json body = request.body.empty() ? nlohmann::json::object()
                                              : nlohmann::json::parse(request.body, nullptr, /*allow_exceptions=*/false);

@@ -28,6 +28,11 @@ struct JsonService {
   std::unordered_map<std::string, JsonOperation> operations;
 };
 
+class ServiceModel;
+// Fills targetPrefix, checkInput and modelHasOperation from the API model so a
+// service only adds its error mapping and operations.
+void bindServiceModel(JsonService& service, const ServiceModel& model);
+
 class JsonProtocolRouter {
  public:
   void addService(JsonService service);

@@ -370,6 +370,7 @@ class InputWalker {
     if (v.is_number_float()) return formatNumber(v.get<double>());
     if (v.is_number() || v.is_boolean()) return v.dump();
     if (v.is_array() && shape.type == ShapeType::kList) {
+      if (v.empty()) return std::string("[]");  // as in "Value '[]' at 'logEvents'"
       if (!isScalar(*shape.member) || shape.member->sensitive) return std::nullopt;
       std::string out = "[";
       for (std::size_t i = 0; i < v.size(); ++i) {
@@ -487,7 +488,7 @@ class OutputWalker {
 
   static std::string at(const std::string& path) { return (path.empty() ? std::string("<body>") : path) + ": "; }
 
-  static std::string mismatch(const Shape& shape, const json& v, const std::string& path) {
+  static std::optional<std::string> mismatch(const Shape& shape, const json& v, const std::string& path) {
     std::string want(shapeTypeName(shape.type));
     if (shape.type == ShapeType::kTimestamp) want += " (epoch seconds)";
     return at(path) + "expected " + want + " (" + shape.name + "), got " + v.type_name();

@@ -189,9 +189,14 @@ Result<AuthParams> parseAuthorizationHeader(std::string_view header, const HttpR
       std::string_view pair = trim(raw);
       if (pair.empty()) continue;
       std::size_t eq = pair.find('=');
-      if (eq == std::string_view::npos)
+      if (eq == std::string_view::npos) {
+        // Other schemes ("Bearer <jwt>", "Basic <b64>") get the missing-
+        // parameters message below, as from AWS; only a SigV4 header is
+        // held to key=value syntax.
+        if (algorithm != kSigV4Algorithm) continue;
         return incomplete("'" + echo(pair) + "' not a valid key=value pair (missing equal-sign) in Authorization header: '" +
                           echo(header) + "'.");
+      }
       std::string_view key = trim(pair.substr(0, eq));
       std::string_view value = trim(pair.substr(eq + 1));
       if (key == "Credential" && !haveCredential) {

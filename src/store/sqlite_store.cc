@@ -140,6 +140,10 @@ class Query {
     if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_blob(stmt_, index, data, static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  Query& text(int index, std::string_view v) {
+    if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_text(stmt_, index, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
   Query& i64(int index, std::int64_t v) {
     if (rc_ == SQLITE_OK) rc_ = sqlite3_bind_int64(stmt_, index, v);
     return *this;
@@ -323,6 +327,7 @@ class SqliteStoreImpl final : public SqliteStore {
 
   std::atomic<std::int64_t> committedRevision_{0};
   std::atomic<bool> closed_{false};
+  bool started_ = false;  // init() completed
   std::mutex closeMu_;
 
   std::atomic<std::uint64_t> commits_{0}, txns_{0}, failedCompares_{0}, failedCommits_{0}, largestBatch_{0};
@@ -382,6 +387,7 @@ Status SqliteStoreImpl::init() {
   writer_ = std::thread([this] { writerLoop(); });
   dispatcher_ = std::thread([this] { dispatcherLoop(); });
   dispatcherId_ = dispatcher_.get_id();
+  started_ = true;
   log::debug("store opened", {{"path", path_}, {"revision", committedRevision_.load()}});
   return okStatus();
 }
@@ -601,6 +607,9 @@ Result<TxnResult> SqliteStoreImpl::applyTxn(const TxnRequest& request, std::int6
                                             std::vector<std::pair<std::int64_t, std::vector<Event>>>& groups) {
   TxnResult result;
   result.revision = revision;
+  // Rows read for the compares, reused by the ops (compare-then-put on the same
+  // key is the common shape, so this saves a lookup per txn).
+  std::unordered_map<std::string, std::optional<KeyValue>> readCache;
   for (const Compare& c : request.compares) {
     auto current = readKvForWrite(c.key);
     if (!current.ok()) return current.takeError();
@@ -609,6 +618,7 @@ Result<TxnResult> SqliteStoreImpl::applyTxn(const TxnRequest& request, std::int6
       result.failedKey = c.key;
       return result;
     }
+    readCache.insert_or_assign(c.key, std::move(*current));
   }
 
   // Fold the ops per key (last one wins) before touching the tables, so a key
@@ -624,9 +634,15 @@ Result<TxnResult> SqliteStoreImpl::applyTxn(const TxnRequest& request, std::int6
   for (const Op& op : request.ops) {
     auto it = touched.find(op.key);
     if (it == touched.end()) {
-      auto before = readKvForWrite(op.key);
-      if (!before.ok()) return before.takeError();
-      it = touched.emplace(op.key, Touched{*before, *before}).first;
+      std::optional<KeyValue> before;
+      if (auto cached = readCache.find(op.key); cached != readCache.end()) {
+        before = std::move(cached->second);
+      } else {
+        auto read = readKvForWrite(op.key);
+        if (!read.ok()) return read.takeError();
+        before = std::move(*read);
+      }
+      it = touched.emplace(op.key, Touched{before, before}).first;
       order.push_back(op.key);
     }
     std::optional<KeyValue>& after = it->second.after;
@@ -690,8 +706,12 @@ Status SqliteStoreImpl::applyCompact(std::int64_t revision) {
 
 Status SqliteStoreImpl::setMeta(const char* name, std::int64_t value) {
   Query q(writeConn_, ws_.setMeta);
-  q.blob(1, name).i64(2, value);
-  return q.run("update meta");
+  q.text(1, name).i64(2, value);
+  BERTH_TRY(q.run("update meta"));
+  if (sqlite3_changes(writeConn_.db()) != 1) {
+    return writeConn_.errorFor("update meta", std::string("meta row '") + name + "' is missing");
+  }
+  return okStatus();
 }
 
 Status SqliteStoreImpl::compact(std::int64_t revision) {
@@ -936,7 +956,9 @@ void SqliteStoreImpl::close() {
   }
   Status r = readConnStorage_.close(false);
   if (!r.ok()) log::error("store close failed", {{"path", path_}, {"error", r.error().message}});
-  Status w = writeConn_.close(!isMemory());
+  // Checkpoint only a store that opened fine: a failed open (corrupt file) has
+  // nothing to checkpoint and would only repeat its error.
+  Status w = writeConn_.close(started_ && !isMemory());
   if (!w.ok()) log::error("store close failed", {{"path", path_}, {"error", w.error().message}});
   if (lockFd_ >= 0) {
     ::close(lockFd_);  // releases the flock

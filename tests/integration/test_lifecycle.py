@@ -69,8 +69,10 @@ class LifecycleTest(unittest.TestCase):
         acknowledged, errors = [], []
         stop = threading.Event()
 
+        clients = [server.boto3_client() for _ in range(8)]  # client creation is not thread-safe
+
         def writer(n):
-            ecs = server.boto3_client()
+            ecs = clients[n]
             i = 0
             while not stop.is_set() and i < 500:
                 name = "w%d-%d" % (n, i)

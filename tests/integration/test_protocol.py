@@ -72,7 +72,9 @@ class ProtocolTest(ServerTestCase):
             status, headers, body = self.server.raw({}, amz_date=stamp)
             self.assertEqual(status, 400, body)
             self.assertEqual(self.error(status, headers, body), "InvalidSignatureException")
-            self.assertIn("Signature expired", json.loads(body)["message"])
+            message = json.loads(body)["message"]
+            self.assertTrue(message.startswith("Signature expired") or message.startswith("Signature not yet current"),
+                            message)
         ok_stamp = (now - datetime.timedelta(minutes=10)).strftime("%Y%m%dT%H%M%SZ")
         status, _, body = self.server.raw({}, amz_date=ok_stamp)
         self.assertEqual(status, 200, body)
@@ -85,7 +87,9 @@ class ProtocolTest(ServerTestCase):
             self.assertEqual(status // 100, 4, value)
             self.assertIn(self.error(status, headers, body),
                           ("IncompleteSignatureException", "InvalidSignatureException",
-                           "MissingAuthenticationTokenException", "UnrecognizedClientException"))
+                           "MissingAuthenticationTokenException", "UnrecognizedClientException",
+                           # a control byte in a header is malformed HTTP, refused before auth
+                           "SerializationException"))
         self.assert_still_serving()
 
     def test_malformed_json_is_serialization_exception(self):
@@ -165,15 +169,17 @@ class ProtocolTest(ServerTestCase):
     def test_many_concurrent_keep_alive_clients(self):
         errors = []
 
-        def worker():
+        # boto3 client creation is not thread-safe; making requests with a client is.
+        clients = [self.server.boto3_client() for _ in range(16)]
+
+        def worker(ecs):
             try:
-                ecs = self.server.boto3_client()
                 for _ in range(20):
                     ecs.list_clusters()
             except Exception as e:  # collected and asserted below
                 errors.append(e)
 
-        threads = [threading.Thread(target=worker) for _ in range(16)]
+        threads = [threading.Thread(target=worker, args=(c,)) for c in clients]
         for t in threads:
             t.start()
         for t in threads:
