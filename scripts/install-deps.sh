@@ -11,6 +11,9 @@ PACKAGES=(
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev sqlite3
   nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libarchive-dev libzstd-dev
+  # node side: container runtime, image tools for test images, test registry, networking
+  runc conmon skopeo umoci docker-registry busybox-static containernetworking-plugins iproute2
   # API models (read at build time) and the real clients the tests drive
   python3 python3-botocore python3-boto3 awscli
   # test tools

@@ -15,7 +15,12 @@ HttpResponse FrontDoor::handle(const HttpRequest& request) const {
   // nothing about which operations or resources exist.
   auto identity = verifySigV4(request, credentials_, clock_.now());
   if (!identity.ok()) return JsonProtocolRouter::commonError(identity.error(), requestId);
-  if (json_.handles(request)) return json_.handle(request, requestId);
+  if (identity->region != region_)
+    return JsonProtocolRouter::commonError(
+        Error::make(ErrorCode::kAuthInvalidSignature,
+                    "Credential should be scoped to a valid region, not '" + identity->region + "'. "),
+        requestId);
+  if (json_.handles(request)) return json_.handle(request, *identity, requestId);
   return jsonErrorResponse({"UnknownOperationException", 400,
                             "The request has no X-Amz-Target header; Berth serves AWS JSON 1.1 requests on this path."},
                            requestId);

@@ -12,8 +12,10 @@ namespace berth::api {
 
 class FrontDoor {
  public:
-  FrontDoor(const CredentialProvider& credentials, const Clock& clock, Random& random, const JsonProtocolRouter& json)
-      : credentials_(credentials), clock_(clock), random_(random), json_(json) {}
+  // `region` is the server's region: requests signed for another one are refused, as AWS does.
+  FrontDoor(const CredentialProvider& credentials, std::string region, const Clock& clock, Random& random,
+            const JsonProtocolRouter& json)
+      : credentials_(credentials), region_(std::move(region)), clock_(clock), random_(random), json_(json) {}
 
   HttpResponse handle(const HttpRequest& request) const;
 
@@ -22,6 +24,7 @@ class FrontDoor {
 
  private:
   const CredentialProvider& credentials_;
+  const std::string region_;
   const Clock& clock_;
   Random& random_;
   const JsonProtocolRouter& json_;

@@ -163,11 +163,9 @@ void buildResponse(http::response<http::string_body>& out, HttpResponse&& in, un
   if (!hasDate) out.set(http::field::date, date);
   // RFC 7230 section 3.3.2: no Content-Length on 1xx/204; 304 carries no body.
   bool noBody = status < 200 || status == 204 || status == 304;
-  if (noBody) {
-    // nothing
-  } else if (isHead) {
+  if (!noBody && isHead) {
     out.content_length(declaredLength.value_or(in.body.size()));
-  } else {
+  } else if (!noBody) {
     out.content_length(in.body.size());
     out.body() = std::move(in.body);
   }
@@ -188,8 +186,10 @@ HttpRequest toHttpRequest(http::request<http::string_body>&& m, const std::strin
   return r;
 }
 
-// One connection. Every member is touched only on the connection's strand,
-// except executor_ (immutable) which workers use to post the response back.
+// One connection. Members are touched only on the connection's strand, except
+// what the worker running the handler reads: core_, executor_ (both immutable)
+// and requestStart_ (written before the handler is posted, not again until the
+// response is back on the strand).
 class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(tcp::socket&& socket, std::shared_ptr<ServerCore> core, bool counted)
@@ -415,11 +415,13 @@ class Session : public std::enable_shared_from_this<Session> {
       response = core_->errorResponse(500, "internal error");
     }
     auto elapsed = core_->clock->monotonicNow() - requestStart_;
-    log::debug("http request", {{"method", request.method},
-                                {"path", request.path()},
-                                {"status", response.status},
-                                {"durationMs", std::chrono::duration<double, std::milli>(elapsed).count()},
-                                {"remote", request.remoteAddress}});
+    if (log::enabled(log::Level::kDebug)) {
+      log::debug("http request", {{"method", request.method},
+                                  {"path", request.path()},
+                                  {"status", response.status},
+                                  {"durationMs", std::chrono::duration<double, std::milli>(elapsed).count()},
+                                  {"remote", request.remoteAddress}});
+    }
     return response;
   }
 

@@ -22,6 +22,7 @@ HttpResponse ok(const nlohmann::json& body, const std::string& requestId) {
 void bindServiceModel(JsonService& service, const ServiceModel& model) {
   const ServiceModel* m = &model;  // models are immutable and live for the whole process
   service.targetPrefix = std::string(model.targetPrefix());
+  service.signingName = std::string(model.signingName());
   service.modelHasOperation = [m](const std::string& op) { return m->operation(op) != nullptr; };
   service.checkInput = [m](const std::string& op, const nlohmann::json& body) -> std::optional<AwsError> {
     const Operation* operation = m->operation(op);
@@ -43,7 +44,8 @@ HttpResponse JsonProtocolRouter::commonError(const Error& error, const std::stri
   return jsonErrorResponse(aws, requestId);
 }
 
-HttpResponse JsonProtocolRouter::handle(const HttpRequest& request, const std::string& requestId) const {
+HttpResponse JsonProtocolRouter::handle(const HttpRequest& request, const SigV4Identity& identity,
+                                        const std::string& requestId) const {
   const std::string* target = request.header("x-amz-target");
   std::string_view t = target ? std::string_view(*target) : std::string_view();
   auto dot = t.rfind('.');
@@ -54,6 +56,11 @@ HttpResponse JsonProtocolRouter::handle(const HttpRequest& request, const std::s
   auto svc = services_.find(std::string(t.substr(0, dot)));
   if (svc == services_.end()) return unknown("Unknown service target prefix '" + std::string(t.substr(0, dot)) + "'.");
   const JsonService& service = svc->second;
+  // A signature for another service must not authorize this one (AWS's wording).
+  if (!service.signingName.empty() && identity.service != service.signingName)
+    return jsonErrorResponse({"InvalidSignatureException", 400,
+                              "Credential should be scoped to correct service: '" + service.signingName + "'. "},
+                             requestId);
   const std::string operation(t.substr(dot + 1));
 
   auto op = service.operations.find(operation);

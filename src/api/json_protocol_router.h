@@ -11,6 +11,7 @@
 
 #include "api/aws_error.h"
 #include "api/http_types.h"
+#include "api/sigv4.h"
 #include "common/result.h"
 
 namespace berth::api {
@@ -19,6 +20,7 @@ using JsonOperation = std::function<Result<nlohmann::json>(const nlohmann::json&
 
 struct JsonService {
   std::string targetPrefix;  // e.g. "AmazonEC2ContainerServiceV20141113"
+  std::string signingName;   // SigV4 scope service, e.g. "ecs"
   // Service-specific error codes → the model's exception names.
   std::function<AwsError(const Error&)> mapError;
   // Model-driven input check (types, required members, ranges); nullopt = fine.
@@ -37,7 +39,8 @@ class JsonProtocolRouter {
  public:
   void addService(JsonService service);
   bool handles(const HttpRequest& request) const { return request.header("x-amz-target") != nullptr; }
-  HttpResponse handle(const HttpRequest& request, const std::string& requestId) const;
+  // `identity` is the verified SigV4 signer; its scope must name this service.
+  HttpResponse handle(const HttpRequest& request, const SigV4Identity& identity, const std::string& requestId) const;
   // Maps an error of a request that never reached a service (auth, transport).
   static HttpResponse commonError(const Error& error, const std::string& requestId);
 

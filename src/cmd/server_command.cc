@@ -97,7 +97,7 @@ int runServer(const ServerConfig& config) {
                           control::AccountInfo{config.accountId, config.region, "aws"}};
   api::JsonProtocolRouter router;
   router.addService(api::makeEcsService(ecs));
-  api::FrontDoor frontDoor(credentialProvider, clock, random, router);
+  api::FrontDoor frontDoor(credentialProvider, config.region, clock, random, router);
 
   api::HttpServerOptions options;
   options.host = host;

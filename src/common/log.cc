@@ -44,6 +44,8 @@ const char* name(Level l) {
 
 void setLevel(Level level) { logger().set_level(toSpd(level)); }
 
+bool enabled(Level level) { return logger().should_log(toSpd(level)); }
+
 bool parseLevel(std::string_view n, Level& out) {
   if (n == "debug") out = Level::kDebug;
   else if (n == "info") out = Level::kInfo;

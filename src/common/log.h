@@ -9,6 +9,8 @@ namespace berth::log {
 enum class Level { kDebug, kInfo, kWarn, kError };
 
 void setLevel(Level level);
+// Cheap check so hot paths skip building fields for a level that is off.
+bool enabled(Level level);
 bool parseLevel(std::string_view name, Level& out);
 void write(Level level, std::string_view message, const nlohmann::json& fields = nlohmann::json::object());
 

@@ -29,5 +29,12 @@ inline std::string taskDefinition(std::string_view family, std::int64_t revision
 inline std::string clusterScoped(std::string_view kind, std::string_view cluster) {
   return std::string(kind).append(cluster).append("/");
 }
+// One container instance / task: clusterScoped(kind, cluster) + 32-hex id.
+inline std::string containerInstance(std::string_view cluster, std::string_view id) {
+  return clusterScoped(kContainerInstances, cluster).append(id);
+}
+inline std::string task(std::string_view cluster, std::string_view id) {
+  return clusterScoped(kTasks, cluster).append(id);
+}
 
 }  // namespace berth::control::keys

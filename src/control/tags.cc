@@ -1,5 +1,6 @@
 #include "control/tags.h"
 
+#include <cctype>
 #include <string>
 
 namespace berth::control {
@@ -13,6 +14,15 @@ bool validTagChars(const std::string& s) {
     if (std::string_view("+-=._:/@").find(static_cast<char>(c)) == std::string_view::npos) return false;
   }
   return true;
+}
+
+// Bug fix (controltests): AWS's limits are in Unicode characters, not bytes;
+// counting bytes rejected e.g. a 100-character key written in Cyrillic.
+std::size_t utf8Length(const std::string& s) {
+  std::size_t n = 0;
+  for (unsigned char c : s)
+    if ((c & 0xC0) != 0x80) ++n;  // count every byte that is not a continuation byte
+  return n;
 }
 
 Error invalid(std::string msg) { return Error::make(ErrorCode::kInvalidParameter, std::move(msg)); }
@@ -36,11 +46,14 @@ Result<nlohmann::json> validateTags(const nlohmann::json& tags) {
       if (!v->is_string()) return Error::make(ErrorCode::kSerialization, "tag value must be a string");
       value = v->get<std::string>();
     }
-    if (key.size() > 128) return invalid("Tag keys must be between 1 and 128 characters.");
-    if (value.size() > 256) return invalid("Tag values must be no longer than 256 characters.");
+    if (utf8Length(key) > 128) return invalid("Tag keys must be between 1 and 128 characters.");
+    if (utf8Length(value) > 256) return invalid("Tag values must be no longer than 256 characters.");
     if (!validTagChars(key) || !validTagChars(value))
       return invalid("Tag '" + key + "' contains invalid characters. Tags may contain letters, numbers, spaces and + - = . _ : / @.");
-    if (key.size() >= 4 && (key.compare(0, 4, "aws:") == 0 || key.compare(0, 4, "AWS:") == 0))
+    // Bug fix (controltests): AWS reserves "aws:" in any mix of case ("Aws:" too).
+    if (key.size() >= 4 && std::tolower(static_cast<unsigned char>(key[0])) == 'a' &&
+        std::tolower(static_cast<unsigned char>(key[1])) == 'w' &&
+        std::tolower(static_cast<unsigned char>(key[2])) == 's' && key[3] == ':')
       return invalid("Tag keys that start with 'aws:' are reserved for AWS use.");
     for (const auto& prev : out)
       if (prev["key"] == key) return invalid("Duplicate tag key '" + key + "'.");

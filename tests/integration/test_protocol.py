@@ -65,6 +65,31 @@ class ProtocolTest(ServerTestCase):
         self.assertEqual(resp.status, 400)
         self.assertEqual(json.loads(body)["__type"], "InvalidSignatureException")
 
+    def test_signature_for_another_region_or_service_is_refused(self):
+        import boto3
+        other = boto3.client("ecs", endpoint_url=self.server.endpoint, region_name="us-west-2",
+                             aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY)
+        from botocore.exceptions import ClientError
+        with self.assertRaises(ClientError) as ctx:
+            other.list_clusters()
+        self.assertEqual(ctx.exception.response["Error"]["Code"], "InvalidSignatureException")
+        self.assertIn("us-west-2", ctx.exception.response["Error"]["Message"])
+        # Signed for ECR's scope but sent to an ECS target.
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+        import http.client
+        req = AWSRequest(method="POST", url=self.server.endpoint + "/", data=b"{}",
+                         headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": TARGET + "ListClusters"})
+        SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "ecr", "eu-west-3").add_auth(req)
+        conn = http.client.HTTPConnection("127.0.0.1", self.server.port, timeout=10)
+        conn.request("POST", "/", body=b"{}", headers=dict(req.headers.items()))
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        self.assertEqual(resp.status, 400)
+        self.assertEqual(body["__type"], "InvalidSignatureException")
+        self.assertIn("'ecs'", body["message"])
+
     def test_stale_and_future_requests_are_rejected(self):
         now = datetime.datetime.utcnow()
         for delta in (datetime.timedelta(minutes=-16), datetime.timedelta(minutes=16)):
