@@ -30,8 +30,8 @@ SEP = "\n@@@\n"
 def req(op, body, headers=None, method="POST", target="/"):
     """One request as the fuzzer's text format (unsigned)."""
     hs = {"Host": "localhost:8080", "Content-Type": "application/x-amz-json-1.1"}
-    if op is not None:
-        hs["X-Amz-Target"] = f"{PREFIX}.{op}" if "." not in op else op
+    if op is not None:  # "=..." is a raw target; a name with a '.' names its own prefix
+        hs["X-Amz-Target"] = op[1:] if op.startswith("=") else op if "." in op else f"{PREFIX}.{op}"
     hs.update(headers or {})
     text = body if isinstance(body, str) else json.dumps(body, separators=(",", ":"))
     lines = [f"{method} {target} HTTP/1.1"] + [f"{k}: {v}" for k, v in hs.items() if v is not None]
@@ -195,11 +195,11 @@ SEEDS = {
     "unimplemented_and_unknown_ops": ("1", [req("RunTask", {"taskDefinition": "web"}), req("NoSuchThing", {}),
                                             req("AmazonEC2ContainerRegistry_V20150921.ListImages", {}),
                                             req(f"{PREFIX}.", {})]),
-    "weird_targets": ("1", [req("nodot", {}), req(".", {}), req(f"{PREFIX}..ListClusters", {}),
-                            req(None, {}, target="/some/path?x=1&y")]),
+    "weird_targets": ("1", [req("=nodot", {}), req(".", {}), req("=", {}), req(f"{PREFIX}..ListClusters", {})]),
     "health_and_methods": ("0", [req(None, "", method="GET", target="/healthz"),
                                  req(None, "", method="GET", target="/ping?x"),
-                                 req("ListClusters", {}, method="PUT", target="//a/../b/%2e/%zz")]),
+                                 req("ListClusters", {}, method="PUT", target="//a/../b/%2e/%zz"),
+                                 req(None, {}, target="/some/path?x=1&y")]),
     # --- authentication ------------------------------------------------------------
     "unsigned": ("0", [req("ListClusters", {})]),
     "garbage_authorization": ("0", [

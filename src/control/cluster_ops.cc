@@ -95,7 +95,11 @@ struct ClusterCounts {
 
 ClusterCounts countClusterObjects(const StateCache& cache, const std::string& name) {
   ClusterCounts c;
-  c.instances = static_cast<std::int64_t>(cache.countPrefix(keys::clusterScoped(keys::kContainerInstances, name)));
+  // Deregistered instances stay describable (status INACTIVE) for a while but no longer count.
+  cache.scan(keys::clusterScoped(keys::kContainerInstances, name), "", [&](const std::string&, const CachedObject& o) {
+    if (stringOr(o.doc, "status", "") != "INACTIVE") ++c.instances;
+    return true;
+  });
   cache.scan(keys::clusterScoped(keys::kTasks, name), "", [&](const std::string&, const CachedObject& o) {
     std::string status = stringOr(o.doc, "lastStatus", "");
     bool fargate = stringOr(o.doc, "launchType", "") == "FARGATE";
@@ -173,7 +177,7 @@ Result<json> parseIncludes(const json& request, Includes& inc) {
 // The stored document of an ACTIVE cluster named by request[field].
 Result<std::pair<std::string, CachedObject>> activeCluster(const EcsContext& ctx, const json& request,
                                                            const char* field) {
-  auto name = clusterNameFromRef(stringOr(request, field, ""));
+  auto name = clusterNameFromRef(stringOr(request, field, ""), ctx.account);
   if (!name) return clusterNotFound();
   auto obj = ctx.cache.get(keys::cluster(*name));
   if (!obj || obj->doc.value("status", "") != "ACTIVE") return clusterNotFound();
@@ -263,7 +267,7 @@ Result<json> describeClusters(EcsContext& ctx, const json& request) {
   json clusters = json::array(), failures = json::array();
   for (const auto& r : refs) {
     std::string ref = r.is_string() ? r.get<std::string>() : "";
-    auto name = clusterNameFromRef(ref);
+    auto name = clusterNameFromRef(ref, ctx.account);
     std::optional<CachedObject> obj;
     if (name) obj = ctx.cache.get(keys::cluster(*name));
     if (!obj) {

@@ -37,7 +37,7 @@ std::string statistic(const json& cluster, const std::string& name) {
 class ClusterOpsTest : public test::EcsFixture {
  protected:
   json create(const json& request) { return mustOk(createCluster(ctx(), request), "CreateCluster"); }
-  json create(const std::string& name) { return create(json{{"clusterName", name}}); }
+  json createNamed(const std::string& name) { return create(json{{"clusterName", name}}); }
 
   json describeOne(const std::string& ref, const json& include = json::array()) {
     auto r = mustOk(describeClusters(ctx(), json{{"clusters", {ref}}, {"include", include}}), "DescribeClusters");
@@ -67,7 +67,7 @@ class ClusterOpsTest : public test::EcsFixture {
 };
 
 TEST_F(ClusterOpsTest, CreateReturnsEveryFieldWithDefaults) {
-  json r = create("prod");
+  json r = createNamed("prod");
   json expected = {{"cluster",
                     {{"clusterArn", kArnPrefix + "prod"},
                      {"clusterName", "prod"},
@@ -116,7 +116,7 @@ TEST_F(ClusterOpsTest, CreateIsIdempotent) {
 TEST_F(ClusterOpsTest, CreateAfterDeleteMakesANewActiveCluster) {
   create(json{{"clusterName", "prod"}, {"tags", {{{"key", "old"}, {"value", "1"}}}}});
   mustOk(deleteCluster(ctx(), json{{"cluster", "prod"}}));
-  json again = create("prod");
+  json again = createNamed("prod");
   EXPECT_EQ(again["cluster"]["status"], "ACTIVE");
   EXPECT_EQ(again["cluster"]["tags"], json::array());
   EXPECT_EQ(describeOne("prod")["status"], "ACTIVE");
@@ -237,8 +237,8 @@ TEST_F(ClusterOpsTest, DescribeIncludeVariants) {
 }
 
 TEST_F(ClusterOpsTest, DescribeReportsMissingByNameAndArn) {
-  create("a");
-  create("b");
+  createNamed("a");
+  createNamed("b");
   json r = mustOk(describeClusters(
       ctx(), json{{"clusters",
                    {"a", "nope", kArnPrefix + "b", kArnPrefix + "gone",
@@ -257,7 +257,7 @@ TEST_F(ClusterOpsTest, DescribeReportsMissingByNameAndArn) {
 }
 
 TEST_F(ClusterOpsTest, DescribeAcceptsAtMost100Refs) {
-  create("a");
+  createNamed("a");
   json hundred = json::array();
   for (int i = 0; i < 100; ++i) hundred.push_back(i == 0 ? "a" : "c" + std::to_string(i));
   json r = mustOk(describeClusters(ctx(), json{{"clusters", hundred}}));
@@ -268,7 +268,7 @@ TEST_F(ClusterOpsTest, DescribeAcceptsAtMost100Refs) {
 }
 
 TEST_F(ClusterOpsTest, DescribeShowsInactiveClusters) {
-  create("old");
+  createNamed("old");
   mustOk(deleteCluster(ctx(), json{{"cluster", "old"}}));
   json d = describeOne("old");
   EXPECT_EQ(d["status"], "INACTIVE");
@@ -276,7 +276,7 @@ TEST_F(ClusterOpsTest, DescribeShowsInactiveClusters) {
 }
 
 TEST_F(ClusterOpsTest, ListPaginatesActiveClustersInNameOrder) {
-  for (const char* n : {"delta", "alpha", "echo", "charlie", "bravo", "foxtrot", "golf"}) create(n);
+  for (const char* n : {"delta", "alpha", "echo", "charlie", "bravo", "foxtrot", "golf"}) createNamed(n);
   mustOk(deleteCluster(ctx(), json{{"cluster", "charlie"}}));
   mustOk(deleteCluster(ctx(), json{{"cluster", "golf"}}));
   std::vector<json> expected;
@@ -331,7 +331,7 @@ TEST_F(ClusterOpsTest, UpdateClusterMergesSettingsAndConfiguration) {
 }
 
 TEST_F(ClusterOpsTest, UpdateClusterSettings) {
-  create("prod");
+  createNamed("prod");
   json r = mustOk(updateClusterSettings(
       ctx(), json{{"cluster", "prod"}, {"settings", {{{"name", "containerInsights"}, {"value", "enhanced"}}}}}));
   EXPECT_EQ(r["cluster"]["settings"], json::parse(R"([{"name":"containerInsights","value":"enhanced"}])"));
@@ -346,7 +346,7 @@ TEST_F(ClusterOpsTest, UpdateClusterSettings) {
 }
 
 TEST_F(ClusterOpsTest, DeleteMakesClusterInactive) {
-  create("prod");
+  createNamed("prod");
   json r = mustOk(deleteCluster(ctx(), json{{"cluster", kArnPrefix + "prod"}}));
   EXPECT_EQ(r["cluster"]["status"], "INACTIVE");
   EXPECT_EQ(r["cluster"]["clusterName"], "prod");
@@ -359,7 +359,7 @@ TEST_F(ClusterOpsTest, DeleteMakesClusterInactive) {
 }
 
 TEST_F(ClusterOpsTest, DeleteRefusedWhileServicesAreActiveOrDraining) {
-  create("prod");
+  createNamed("prod");
   putService("prod", "api", "ACTIVE");
   auto r = deleteCluster(ctx(), json{{"cluster", "prod"}});
   EXPECT_EQ(failCode(r), ErrorCode::kClusterContainsServices);
@@ -371,7 +371,7 @@ TEST_F(ClusterOpsTest, DeleteRefusedWhileServicesAreActiveOrDraining) {
 }
 
 TEST_F(ClusterOpsTest, DeleteRefusedWhileTasksAreNotStopped) {
-  create("prod");
+  createNamed("prod");
   for (const char* status : {"RUNNING", "PROVISIONING", "PENDING", "ACTIVATING", "DEACTIVATING", "STOPPING"}) {
     putTask("prod", "t1", status);
     EXPECT_EQ(failCode(deleteCluster(ctx(), json{{"cluster", "prod"}})), ErrorCode::kClusterContainsTasks) << status;
@@ -383,7 +383,7 @@ TEST_F(ClusterOpsTest, DeleteRefusedWhileTasksAreNotStopped) {
 }
 
 TEST_F(ClusterOpsTest, DeleteRefusedWhileContainerInstancesAreRegistered) {
-  create("prod");
+  createNamed("prod");
   putInstance("prod", "i-1");
   EXPECT_EQ(failCode(deleteCluster(ctx(), json{{"cluster", "prod"}})), ErrorCode::kClusterContainsContainerInstances);
   env_->deleteKey(keys::clusterScoped(keys::kContainerInstances, "prod") + "i-1");
@@ -391,8 +391,8 @@ TEST_F(ClusterOpsTest, DeleteRefusedWhileContainerInstancesAreRegistered) {
 }
 
 TEST_F(ClusterOpsTest, ObjectsOfAnotherClusterDoNotCount) {
-  create("prod");
-  create("prod2");
+  createNamed("prod");
+  createNamed("prod2");
   putService("prod2", "s", "ACTIVE");
   putTask("prod2", "t", "RUNNING");
   putInstance("prod2", "i");
@@ -404,7 +404,7 @@ TEST_F(ClusterOpsTest, ObjectsOfAnotherClusterDoNotCount) {
 }
 
 TEST_F(ClusterOpsTest, CountsReflectTasksServicesAndInstances) {
-  create("prod");
+  createNamed("prod");
   putTask("prod", "t1", "RUNNING");
   putTask("prod", "t2", "RUNNING");
   putTask("prod", "t3", "RUNNING", "FARGATE");
@@ -448,8 +448,8 @@ TEST_F(ClusterOpsTest, CountsReflectTasksServicesAndInstances) {
 }
 
 TEST_F(ClusterOpsTest, ResolveActiveCluster) {
-  create("prod");
-  create("default");
+  createNamed("prod");
+  createNamed("default");
   EXPECT_EQ(mustOk(resolveActiveCluster(ctx(), json{{"cluster", "prod"}})), "prod");
   EXPECT_EQ(mustOk(resolveActiveCluster(ctx(), json{{"cluster", kArnPrefix + "prod"}})), "prod");
   EXPECT_EQ(mustOk(resolveActiveCluster(ctx(), json::object())), "default");

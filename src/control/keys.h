@@ -9,7 +9,7 @@
 namespace berth::control::keys {
 
 inline constexpr std::string_view kClusters = "ecs/clusters/";
-inline constexpr std::string_view kTaskDefinitions = "ecs/taskdefs/";   // + family/revision(10 digits)
+inline constexpr std::string_view kTaskDefinitions = "ecs/taskdefs/";   // + family#revision(10 digits)
 inline constexpr std::string_view kFamilies = "ecs/families/";          // + family → revision counter
 // Later issues: objects scoped to a cluster live under these + cluster name + '/'.
 inline constexpr std::string_view kServices = "ecs/services/";
@@ -18,11 +18,13 @@ inline constexpr std::string_view kContainerInstances = "ecs/instances/";
 
 inline std::string cluster(std::string_view name) { return std::string(kClusters).append(name); }
 inline std::string family(std::string_view name) { return std::string(kFamilies).append(name); }
+// '#' ends the family name: it sorts before every character a family may
+// contain ([A-Za-z0-9_-]), so "web" lists before "web-api" as AWS orders them.
 inline std::string familyRevisions(std::string_view family) {
-  return std::string(kTaskDefinitions).append(family).append("/");
+  return std::string(kTaskDefinitions).append(family).append("#");
 }
 inline std::string taskDefinition(std::string_view family, std::int64_t revision) {
-  char rev[16];
+  char rev[24];
   std::snprintf(rev, sizeof rev, "%010lld", static_cast<long long>(revision));
   return familyRevisions(family).append(rev);
 }

@@ -143,7 +143,9 @@ class PaginateTest : public test::EcsFixture {
       if (!page.ok()) break;
       ++pages;
       EXPECT_LE(static_cast<std::int64_t>(page->items.size()), pageSize);
-      if (page->nextToken) EXPECT_EQ(static_cast<std::int64_t>(page->items.size()), pageSize);
+      if (page->nextToken) {
+        EXPECT_EQ(static_cast<std::int64_t>(page->items.size()), pageSize);
+      }
       for (const auto& v : page->items) seen.push_back(v.get<int>());
       token = page->nextToken.value_or("");
       if (pages > 1000) break;

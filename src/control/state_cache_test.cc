@@ -8,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include "control/testing/ecs_fixture.h"
 #include "store/sqlite_store.h"
 
 namespace berth::control {
@@ -220,10 +219,7 @@ TEST(StateCacheTest, IgnoresValuesThatAreNotJson) {
 // opened while a writer is still committing, the racy case open() handles by
 // replaying from the revision it read.
 TEST(StateCacheTest, CacheOnStoreWithHistoryMatchesRange) {
-  test::TempDir dir;
-  auto opened = store::openSqliteStore(dir.file("state.db"));
-  ASSERT_TRUE(opened.ok());
-  auto s = std::move(*opened);
+  auto s = openMemoryStore();
   std::mt19937_64 rng(7);
   auto randomOps = [&](int n) {
     for (int i = 0; i < n; ++i) {
@@ -244,7 +240,7 @@ TEST(StateCacheTest, CacheOnStoreWithHistoryMatchesRange) {
     expectMatchesStore(*s, *cache);
   }
 
-  std::thread writer([&] { randomOps(300); });
+  std::thread writer([&] { randomOps(1000); });
   std::this_thread::sleep_for(1ms);
   auto racing = mustOpenCache(*s);
   writer.join();

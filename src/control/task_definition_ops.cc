@@ -152,6 +152,7 @@ Result<json> listTaskDefinitions(EcsContext& ctx, const json& request) {
   std::string sort = stringOr(request, "sort", "ASC");
   if (sort != "ASC" && sort != "DESC") return invalid("Invalid sort '" + sort + "'. Valid values: ASC, DESC.");
   auto familyFilter = optString(request, "familyPrefix");
+  if (familyFilter && familyFilter->empty()) familyFilter.reset();  // "" means no filter
   // familyPrefix is the whole family name (the API's name is historical).
   std::string prefix = familyFilter ? keys::familyRevisions(*familyFilter) : std::string(keys::kTaskDefinitions);
   std::string scope = "ListTaskDefinitions/" + status + "/" + sort + "/" + prefix;
@@ -164,17 +165,31 @@ Result<json> listTaskDefinitions(EcsContext& ctx, const json& request) {
   if (sort == "ASC") {
     result = paginate(ctx.cache, prefix, scope, *page, select);
   } else {
-    // Key order is family then revision ascending; DESC reverses the whole listing.
+    // Key order is family then revision ascending; DESC walks it backwards.
+    // Bug fix (controltests): the token is the last store key returned and the
+    // next page resumes below it. It used to be the last ARN, looked up by exact
+    // match, so when that task definition left the listing between two calls
+    // (deregistered, deleted) the next page came back empty and the listing ended.
+    std::string below;  // exclusive upper bound; empty = from the end
+    if (!page->nextToken.empty()) {
+      auto k = decodePageToken(scope, page->nextToken);
+      if (!k.ok()) return k.takeError();
+      below = *k;
+    }
     std::vector<std::pair<std::string, json>> all;
     ctx.cache.scan(prefix, "", [&](const std::string& key, const CachedObject& o) {
+      if (!below.empty() && key >= below) return false;
       if (auto v = select(key, o)) all.emplace_back(key, std::move(*v));
       return true;
     });
-    std::reverse(all.begin(), all.end());
-    std::vector<json> items;
-    items.reserve(all.size());
-    for (auto& [k, v] : all) items.push_back(std::move(v));
-    result = paginateVector(std::move(items), scope, *page, [](const json& arn) { return arn.get<std::string>(); });
+    Page p;
+    std::string lastKey;
+    for (auto it = all.rbegin(); it != all.rend() && static_cast<std::int64_t>(p.items.size()) < page->maxResults; ++it) {
+      p.items.push_back(std::move(it->second));
+      lastKey = it->first;
+    }
+    if (p.items.size() < all.size()) p.nextToken = encodePageToken(scope, lastKey);
+    result = std::move(p);
   }
   if (!result.ok()) return result.takeError();
   json out = {{"taskDefinitionArns", result->items}};

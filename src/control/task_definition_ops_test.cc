@@ -31,7 +31,7 @@ json minimal(const std::string& family) {
 class TaskDefinitionOpsTest : public test::EcsFixture {
  protected:
   json registerTd(const json& request) { return mustOk(registerTaskDefinition(ctx(), request), "Register"); }
-  json registerTd(const std::string& family) { return registerTd(minimal(family)); }
+  json registerFamily(const std::string& family) { return registerTd(minimal(family)); }
   json describe(const std::string& ref, const json& include = json::array()) {
     return mustOk(describeTaskDefinition(ctx(), json{{"taskDefinition", ref}, {"include", include}}), "Describe " + ref);
   }
@@ -53,7 +53,9 @@ class TaskDefinitionOpsTest : public test::EcsFixture {
     while (true) {
       json page = mustOk(listTaskDefinitions(ctx(), request), "List");
       ++pages;
-      if (maxResults > 0) EXPECT_LE(page["taskDefinitionArns"].size(), static_cast<std::size_t>(maxResults));
+      if (maxResults > 0) {
+        EXPECT_LE(page["taskDefinitionArns"].size(), static_cast<std::size_t>(maxResults));
+      }
       for (const auto& a : page["taskDefinitionArns"]) out.push_back(a.get<std::string>());
       if (!page.contains("nextToken") || pages > 100) break;
       request["nextToken"] = page["nextToken"];
@@ -66,7 +68,9 @@ class TaskDefinitionOpsTest : public test::EcsFixture {
     if (maxResults > 0) request["maxResults"] = maxResults;
     for (int pages = 0; pages < 100; ++pages) {
       json page = mustOk(listTaskDefinitionFamilies(ctx(), request), "ListFamilies");
-      if (maxResults > 0) EXPECT_LE(page["families"].size(), static_cast<std::size_t>(maxResults));
+      if (maxResults > 0) {
+        EXPECT_LE(page["families"].size(), static_cast<std::size_t>(maxResults));
+      }
       for (const auto& f : page["families"]) out.push_back(f.get<std::string>());
       if (!page.contains("nextToken")) break;
       request["nextToken"] = page["nextToken"];
@@ -98,7 +102,7 @@ TEST(TaskDefinitionRefTest, Parses) {
 
 TEST_F(TaskDefinitionOpsTest, RegisterAssignsRevisionsAndMetadata) {
   for (int rev = 1; rev <= 3; ++rev) {
-    json r = registerTd("web");
+    json r = registerFamily("web");
     const json& td = r["taskDefinition"];
     EXPECT_EQ(td["family"], "web");
     EXPECT_EQ(td["revision"], rev);
@@ -111,7 +115,7 @@ TEST_F(TaskDefinitionOpsTest, RegisterAssignsRevisionsAndMetadata) {
     clock().advance(10s);
   }
   // Another family counts on its own.
-  EXPECT_EQ(registerTd("api")["taskDefinition"]["revision"], 1);
+  EXPECT_EQ(registerFamily("api")["taskDefinition"]["revision"], 1);
   EXPECT_EQ(cache().countPrefix(keys::familyRevisions("web")), 3u);
   // What describe returns is what register returned.
   json again = describe("web:2");
@@ -138,11 +142,11 @@ TEST_F(TaskDefinitionOpsTest, RegisterFailuresWriteNothing) {
   EXPECT_EQ(failure(registerTaskDefinition(ctx(), minimal("bad family"))).code, ErrorCode::kClient);
   EXPECT_EQ(store().currentRevision(), 0);
   // The failed attempts did not use up revision numbers.
-  EXPECT_EQ(registerTd("web")["taskDefinition"]["revision"], 1);
+  EXPECT_EQ(registerFamily("web")["taskDefinition"]["revision"], 1);
 }
 
 TEST_F(TaskDefinitionOpsTest, DescribeByFamilyRevisionAndArn) {
-  for (int i = 0; i < 3; ++i) registerTd("web");
+  for (int i = 0; i < 3; ++i) registerFamily("web");
   EXPECT_EQ(describe("web")["taskDefinition"]["revision"], 3);  // latest ACTIVE
   EXPECT_EQ(describe("web:2")["taskDefinition"]["revision"], 2);
   EXPECT_EQ(describe(tdArn("web", 1))["taskDefinition"]["revision"], 1);
@@ -158,7 +162,7 @@ TEST_F(TaskDefinitionOpsTest, DescribeByFamilyRevisionAndArn) {
 }
 
 TEST_F(TaskDefinitionOpsTest, DescribeUnknownAndInvalid) {
-  registerTd("web");
+  registerFamily("web");
   for (const char* ref : {"nope", "web:2", "arn:aws:ecs:eu-west-3:123456789012:task-definition/nope:1"}) {
     Error e = failure(describeTaskDefinition(ctx(), json{{"taskDefinition", ref}}));
     EXPECT_EQ(e.code, ErrorCode::kClient) << ref;
@@ -175,9 +179,9 @@ TEST_F(TaskDefinitionOpsTest, DescribeUnknownAndInvalid) {
 class ListTaskDefinitionsTest : public TaskDefinitionOpsTest {
  protected:
   void SetUp() override {
-    for (int i = 0; i < 4; ++i) registerTd("web");
-    for (int i = 0; i < 3; ++i) registerTd("api");
-    for (int i = 0; i < 2; ++i) registerTd("worker");
+    for (int i = 0; i < 4; ++i) registerFamily("web");
+    for (int i = 0; i < 3; ++i) registerFamily("api");
+    for (int i = 0; i < 2; ++i) registerFamily("worker");
     deregister("web:2");
     deregister("api:1");
   }
@@ -220,6 +224,41 @@ TEST_F(ListTaskDefinitionsTest, EveryPageSizeBothOrders) {
   }
 }
 
+// A page boundary whose task definition leaves the listing (deregistered, so no
+// longer ACTIVE) between two calls must not end the listing early.
+TEST_F(ListTaskDefinitionsTest, AscContinuesWhenTheLastItemOfAPageLeavesTheListing) {
+  json first = mustOk(listTaskDefinitions(ctx(), json{{"familyPrefix", "web"}, {"maxResults", 2}}));
+  EXPECT_EQ(first["taskDefinitionArns"], json::array({tdArn("web", 1), tdArn("web", 3)}));
+  ASSERT_TRUE(first.contains("nextToken"));
+  deregister("web:3");
+  json second = mustOk(
+      listTaskDefinitions(ctx(), json{{"familyPrefix", "web"}, {"maxResults", 2}, {"nextToken", first["nextToken"]}}));
+  EXPECT_EQ(second["taskDefinitionArns"], json::array({tdArn("web", 4)}));
+  EXPECT_FALSE(second.contains("nextToken"));
+}
+
+TEST_F(ListTaskDefinitionsTest, DescContinuesWhenTheLastItemOfAPageLeavesTheListing) {
+  json req = {{"familyPrefix", "web"}, {"sort", "DESC"}, {"maxResults", 2}};
+  json first = mustOk(listTaskDefinitions(ctx(), req));
+  EXPECT_EQ(first["taskDefinitionArns"], json::array({tdArn("web", 4), tdArn("web", 3)}));
+  ASSERT_TRUE(first.contains("nextToken"));
+  deregister("web:3");
+  req["nextToken"] = first["nextToken"];
+  json second = mustOk(listTaskDefinitions(ctx(), req));
+  EXPECT_EQ(second["taskDefinitionArns"], json::array({tdArn("web", 1)}));
+  EXPECT_FALSE(second.contains("nextToken"));
+
+  // Same when the boundary revision is deleted outright.
+  req.erase("nextToken");
+  req["maxResults"] = 1;
+  json top = mustOk(listTaskDefinitions(ctx(), req));
+  EXPECT_EQ(top["taskDefinitionArns"], json::array({tdArn("web", 4)}));
+  deregister("web:4");
+  deleteTds({"web:4"});
+  req["nextToken"] = top["nextToken"];
+  EXPECT_EQ(mustOk(listTaskDefinitions(ctx(), req))["taskDefinitionArns"], json::array({tdArn("web", 1)}));
+}
+
 TEST_F(ListTaskDefinitionsTest, RejectsBadArgumentsAndForeignTokens) {
   EXPECT_EQ(failure(listTaskDefinitions(ctx(), json{{"status", "DELETED"}})).code, ErrorCode::kInvalidParameter);
   EXPECT_EQ(failure(listTaskDefinitions(ctx(), json{{"sort", "UP"}})).code, ErrorCode::kInvalidParameter);
@@ -237,14 +276,14 @@ TEST_F(ListTaskDefinitionsTest, RejectsBadArgumentsAndForeignTokens) {
 }
 
 TEST_F(TaskDefinitionOpsTest, ListFamiliesByStatusAndPrefix) {
-  registerTd("api");
-  registerTd("api");
+  registerFamily("api");
+  registerFamily("api");
   deregister("api:1");  // api: one ACTIVE, one INACTIVE -> ACTIVE
-  registerTd("web");
-  registerTd("webhook");
-  registerTd("old");
+  registerFamily("web");
+  registerFamily("webhook");
+  registerFamily("old");
   deregister("old:1");  // only INACTIVE revisions -> INACTIVE
-  registerTd("gone");
+  registerFamily("gone");
   deregister("gone:1");
   deleteTds({"gone:1"});  // nothing left -> listed nowhere
 
@@ -268,8 +307,8 @@ TEST_F(TaskDefinitionOpsTest, ListFamiliesByStatusAndPrefix) {
 }
 
 TEST_F(TaskDefinitionOpsTest, DeregisterMarksInactiveOnce) {
-  registerTd("web");
-  registerTd("web");
+  registerFamily("web");
+  registerFamily("web");
   clock().advance(60s);
   json r = deregister(tdArn("web", 1));
   EXPECT_EQ(r["taskDefinition"]["status"], "INACTIVE");
@@ -291,9 +330,9 @@ TEST_F(TaskDefinitionOpsTest, DeregisterMarksInactiveOnce) {
 }
 
 TEST_F(TaskDefinitionOpsTest, DeleteOnlyInactiveRevisions) {
-  registerTd("web");
-  registerTd("web");
-  registerTd("web");
+  registerFamily("web");
+  registerFamily("web");
+  registerFamily("web");
   deregister("web:2");
   deregister("web:3");
   clock().advance(5s);
@@ -321,17 +360,17 @@ TEST_F(TaskDefinitionOpsTest, DeleteOnlyInactiveRevisions) {
 }
 
 TEST_F(TaskDefinitionOpsTest, DeletedRevisionNumbersAreNotReused) {
-  registerTd("web");
-  registerTd("web");
+  registerFamily("web");
+  registerFamily("web");
   deregister("web:2");
   deleteTds({"web:2"});
-  EXPECT_EQ(registerTd("web")["taskDefinition"]["revision"], 3);
+  EXPECT_EQ(registerFamily("web")["taskDefinition"]["revision"], 3);
   // Even when every revision of the family is gone.
   deregister("web:1");
   deregister("web:3");
   deleteTds({"web:1", "web:3"});
   EXPECT_EQ(cache().countPrefix(keys::familyRevisions("web")), 0u);
-  EXPECT_EQ(registerTd("web")["taskDefinition"]["revision"], 4);
+  EXPECT_EQ(registerFamily("web")["taskDefinition"]["revision"], 4);
   EXPECT_EQ(describe("web")["taskDefinition"]["revision"], 4);
 }
 
@@ -405,6 +444,22 @@ TEST(TaskDefinitionPersistenceTest, StateSurvivesReopeningTheStore) {
             json::array({tdArn("web", 2)}));
   // Numbering continues after the deleted revision 3.
   EXPECT_EQ(mustOk(registerTaskDefinition(ctx, minimal("web")))["taskDefinition"]["revision"], 4);
+}
+
+}  // namespace
+}  // namespace berth::control
+
+namespace berth::control {
+namespace {
+
+TEST_F(TaskDefinitionOpsTest, ListOrdersFamiliesAlphabeticallyEvenWithHyphens) {
+  // "web" must come before "web-api" (AWS sorts by family name, then revision).
+  registerFamily("web-api");
+  registerFamily("web");
+  registerFamily("web");
+  EXPECT_EQ(listAll(json::object(), 0), (std::vector<std::string>{tdArn("web", 1), tdArn("web", 2), tdArn("web-api", 1)}));
+  EXPECT_EQ(listAll(json{{"familyPrefix", ""}}, 2).size(), 3u);  // "" means no filter
+  EXPECT_EQ(listAll(json{{"familyPrefix", "web"}}, 0), (std::vector<std::string>{tdArn("web", 1), tdArn("web", 2)}));
 }
 
 }  // namespace

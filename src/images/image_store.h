@@ -33,6 +33,7 @@ struct Image {
   std::string configDigest;
   nlohmann::json config;             // the OCI image config's "config" object (Env, Entrypoint, Cmd, WorkingDir, User, StopSignal...)
   std::vector<std::string> layerDirs;  // unpacked layer directories, bottom first
+  std::vector<std::string> layerDigests;  // blob digests of the layers, bottom first (same order)
 };
 
 class ImageStore {

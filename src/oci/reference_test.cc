@@ -33,7 +33,7 @@ TEST(ReferenceTest, NormalisationTable) {
        "prod", false, "123456789012.dkr.ecr.us-east-1.amazonaws.com/web:prod"},
       {"busybox@sha256:" + kHex, "docker.io", "library/busybox", "", true, "docker.io/library/busybox@sha256:" + kHex},
       {"r.io/a:t@sha256:" + kHex, "r.io", "a", "t", true, "r.io/a:t@sha256:" + kHex},
-      {"a-b__c.d/e_f-g", "a-b__c.d", "e_f-g", "latest", false, "a-b__c.d/e_f-g:latest"},
+      {"a-b.c-d/e_f-g__h", "a-b.c-d", "e_f-g__h", "latest", false, "a-b.c-d/e_f-g__h:latest"},
       {"foo/bar--baz", "docker.io", "foo/bar--baz", "latest", false, "docker.io/foo/bar--baz:latest"},
   };
   for (const auto& c : cases) {

@@ -3,6 +3,10 @@
 #include <algorithm>
 #include <cstdint>
 
+// The rule table uses designated initializers and relies on member defaults;
+// -Wextra would flag every omitted field.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 namespace berth::runtime {
 namespace {
 

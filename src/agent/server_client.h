@@ -1,0 +1,59 @@
+#pragma once
+// The agent's client for the server's public API: AWS JSON 1.1 over HTTP/1.1
+// keep-alive, every request SigV4-signed (scope service "ecs"). Thread-safe:
+// concurrent calls use separate pooled connections, so a long poll never
+// blocks a state report.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "api/credentials.h"
+#include "common/clock.h"
+#include "common/result.h"
+
+namespace berth::agent {
+
+struct ServerEndpoint {
+  std::string host;  // IP or name
+  std::uint16_t port = 0;
+  std::string region = "us-east-1";
+  api::AwsCredentials credentials;
+};
+
+// Parses "http://host:port[/]" into an endpoint (https is not supported yet).
+Result<ServerEndpoint> parseServerUrl(const std::string& url);
+
+inline constexpr std::string_view kEcsTarget = "AmazonEC2ContainerServiceV20141113";
+inline constexpr std::string_view kAgentTarget = "BerthAgentService_V1";
+
+class ServerClient {
+ public:
+  ServerClient(ServerEndpoint endpoint, const Clock& clock);
+  ~ServerClient();
+
+  // POSTs `body` to "<targetPrefix>.<operation>". On an AWS error response the
+  // Error's context holds the AWS error type (e.g. "ClusterNotFoundException").
+  // Transport failures are kUnavailable.
+  Result<nlohmann::json> call(std::string_view targetPrefix, std::string_view operation, const nlohmann::json& body,
+                              std::chrono::seconds timeout = std::chrono::seconds(30));
+
+  const ServerEndpoint& endpoint() const { return endpoint_; }
+
+ private:
+  struct Connection;
+  std::unique_ptr<Connection> takeConnection();
+  void returnConnection(std::unique_ptr<Connection> c);
+
+  ServerEndpoint endpoint_;
+  const Clock& clock_;
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Connection>> idle_;
+};
+
+}  // namespace berth::agent

@@ -1,0 +1,123 @@
+#pragma once
+// One task's engine on the node. It is the only writer of its task's observed
+// state: it pulls images, creates and starts containers, watches them, stops
+// them (stop signal, stopTimeout, SIGKILL), cleans up, and reports each
+// change to the server. It runs on its own thread and survives agent restarts
+// through the local record (recover mode re-attaches to running containers).
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/local_record.h"
+#include "agent/task_plan.h"
+#include "common/clock.h"
+#include "images/image_store.h"
+#include "runtime/runtime.h"
+
+namespace berth::agent {
+
+// A container's root filesystem from an image (overlayfs in production, a
+// plain directory in fakes).
+class RootfsProvider {
+ public:
+  virtual ~RootfsProvider() = default;
+  // Returns the absolute path of the prepared root filesystem.
+  virtual Result<std::string> prepare(const images::Image& image, const std::string& containerDir) = 0;
+  virtual Status release(const std::string& containerDir) = 0;
+};
+
+// Where state changes go (the server in production).
+class StateReporter {
+ public:
+  virtual ~StateReporter() = default;
+  // `change` is a SubmitTaskStateChange request body.
+  virtual Status submitTaskStateChange(const nlohmann::json& change) = 0;
+};
+
+// Builds the OCI spec for a container; production uses runtime::buildOciSpec.
+struct SpecInput {
+  const ContainerPlan& container;
+  const TaskPlan& task;
+  const images::Image& image;
+  std::string rootfs;
+  std::string runtimeId;
+  std::string cgroupsPath;
+};
+using SpecBuilder = std::function<Result<nlohmann::json>(const SpecInput&)>;
+
+struct TaskEnv {
+  images::ImageStore& images;
+  runtime::Runtime& runtime;
+  RootfsProvider& rootfs;
+  StateReporter& reporter;
+  LocalRecord& record;
+  const Clock& clock;
+  SpecBuilder specBuilder;
+  std::string tasksDir;  // DIR/tasks
+  images::PullBehavior pullBehavior = images::PullBehavior::kDefault;
+  std::chrono::seconds defaultStopTimeout{30};  // ECS_CONTAINER_STOP_TIMEOUT
+  std::chrono::milliseconds monitorInterval{50};
+};
+
+class TaskRunner {
+ public:
+  // Starts the engine thread. `recovering` = the task was found in the local
+  // record at agent start: re-attach instead of starting from scratch.
+  TaskRunner(TaskEnv& env, TaskRecord record, bool recovering);
+  ~TaskRunner();  // asks the thread to detach-stop (agent shutdown) and joins it
+
+  TaskRunner(const TaskRunner&) = delete;
+  TaskRunner& operator=(const TaskRunner&) = delete;
+
+  // The server's desiredStatus for this task (RUNNING or STOPPED).
+  void setDesiredStatus(const std::string& desired);
+  bool finished() const { return finished_.load(); }
+  std::string lastStatus() const;
+
+ private:
+
+  void run();
+  void start();
+  void recover();
+  void monitor();
+  bool pollContainers();
+  void beginStop(const std::string& stopCode, const std::string& reason);
+  void cleanupAndStop();
+  void failToStart(const std::string& reason);
+  void report(const std::string& status);
+  void persist();
+  bool waitOrShutdown(std::chrono::milliseconds d);
+  double now() const { return env_.clock.epochSeconds(); }
+
+  TaskEnv& env_;
+  TaskRecord record_;
+  const bool recovering_;
+  std::optional<TaskPlan> plan_;
+  std::map<std::string, images::Image> imagesByContainer_;
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::string desired_;
+  bool shutdown_ = false;  // agent stopping: leave containers running
+  std::atomic<bool> finished_{false};
+
+  // Stop bookkeeping.
+  bool stopping_ = false;
+  std::string stopCode_;
+  std::string stoppedReason_;
+  std::chrono::steady_clock::time_point killDeadline_{};
+  bool killed_ = false;
+  nlohmann::json timestamps_ = nlohmann::json::object();
+  std::thread thread_;
+};
+
+}  // namespace berth::agent

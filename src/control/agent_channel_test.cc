@@ -1,0 +1,210 @@
+#include "control/agent_channel.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+#include <thread>
+
+#include "control/cluster_ops.h"
+#include "control/container_instance_ops.h"
+#include "control/task_definition_ops.h"
+#include "control/task_ops.h"
+#include "control/testing/ecs_fixture.h"
+
+namespace berth::control {
+namespace {
+
+using nlohmann::json;
+using test::mustOk;
+using namespace std::chrono_literals;
+
+json totalResources() {
+  return json::array({{{"name", "CPU"}, {"type", "INTEGER"}, {"integerValue", 2048}},
+                      {{"name", "MEMORY"}, {"type", "INTEGER"}, {"integerValue", 4096}},
+                      {{"name", "PORTS"}, {"type", "STRINGSET"}, {"stringSetValue", {"22"}}},
+                      {{"name", "PORTS_UDP"}, {"type", "STRINGSET"}, {"stringSetValue", json::array()}}});
+}
+
+class AgentChannelTest : public test::EcsFixture {
+ protected:
+  void SetUp() override {
+    mustOk(createCluster(ctx(), json{{"clusterName", "prod"}}), "CreateCluster");
+    mustOk(registerTaskDefinition(ctx(), json{{"family", "web"}, {"containerDefinitions", {{{"name", "app"}, {"image", "busybox"}, {"memory", 64}}}}}));
+    a_ = registerInstance();
+    b_ = registerInstance();
+    // Long-poll deadlines run on real time; heartbeats on the fixture's fake clock.
+    channel_ = std::make_unique<AgentChannel>(ctx(), realClock_, AgentChannelOptions{20s, 60s, 50ms});
+  }
+
+  std::string registerInstance() {
+    return mustOk(registerContainerInstance(ctx(), json{{"cluster", "prod"}, {"totalResources", totalResources()}}))
+        ["containerInstance"]["containerInstanceArn"];
+  }
+  std::string startOn(const std::string& instance) {
+    return mustOk(startTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "web"}, {"containerInstances", {instance}}}))
+        ["tasks"][0]["taskArn"];
+  }
+  Result<json> poll(const std::string& instance, std::int64_t since, double waitSeconds) {
+    return channel_->pollTasks(json{{"cluster", "prod"}, {"containerInstance", instance}, {"sinceVersion", since}, {"waitSeconds", waitSeconds}});
+  }
+  template <typename F>
+  std::chrono::milliseconds timed(F&& f) {
+    auto start = realClock_.monotonicNow();
+    f();
+    return std::chrono::duration_cast<std::chrono::milliseconds>(realClock_.monotonicNow() - start);
+  }
+
+  SystemClock realClock_;
+  std::string a_, b_;
+  std::unique_ptr<AgentChannel> channel_;
+};
+
+TEST_F(AgentChannelTest, ReturnsAtOnceWhenTheInstanceHasNewTasks) {
+  const std::string task = startOn(a_);
+  json r;
+  auto took = timed([&] { r = mustOk(poll(a_, 0, 5)); });
+  EXPECT_LT(took, 1000ms);
+  EXPECT_EQ(r["containerInstanceArn"], a_);
+  EXPECT_EQ(r["containerInstanceStatus"], "ACTIVE");
+  EXPECT_GT(r["version"].get<std::int64_t>(), 0);
+  ASSERT_EQ(r["tasks"].size(), 1u);
+  EXPECT_EQ(r["tasks"][0]["taskArn"], task);
+  EXPECT_EQ(r["tasks"][0]["desiredStatus"], "RUNNING");
+  EXPECT_FALSE(r["tasks"][0].contains("berth"));
+  EXPECT_EQ(r["tasks"][0]["taskDefinition"]["family"], "web");
+  EXPECT_EQ(r["tasks"][0]["taskDefinition"]["containerDefinitions"][0]["image"], "busybox");
+  EXPECT_TRUE(r["tasks"][0].contains("overrides"));
+  // The other instance sees nothing of it.
+  EXPECT_TRUE(mustOk(poll(b_, 0, 0))["tasks"].empty());
+}
+
+TEST_F(AgentChannelTest, TimesOutWithTheSameVersionWhenNothingChanges) {
+  startOn(a_);
+  const std::int64_t v = mustOk(poll(a_, 0, 0))["version"];
+  json r;
+  auto took = timed([&] { r = mustOk(poll(a_, v, 0.3)); });
+  EXPECT_GE(took, 290ms);
+  EXPECT_LT(took, 3000ms);
+  EXPECT_EQ(r["version"], v);
+  EXPECT_EQ(r["tasks"].size(), 1u);  // still the full set
+}
+
+TEST_F(AgentChannelTest, WakesWhenATaskIsAssignedAndIgnoresOtherInstances) {
+  const std::int64_t v = mustOk(poll(a_, 0, 0))["version"];
+  auto pending = std::async(std::launch::async, [&] { return poll(a_, v, 10); });
+  std::this_thread::sleep_for(150ms);
+  startOn(b_);  // another instance's task: no wake-up for a_
+  EXPECT_EQ(pending.wait_for(300ms), std::future_status::timeout);
+  const std::string task = startOn(a_);
+  ASSERT_EQ(pending.wait_for(3s), std::future_status::ready);
+  json r = mustOk(pending.get());
+  EXPECT_GT(r["version"].get<std::int64_t>(), v);
+  ASSERT_EQ(r["tasks"].size(), 1u);
+  EXPECT_EQ(r["tasks"][0]["taskArn"], task);
+}
+
+TEST_F(AgentChannelTest, DeliversStopTaskAndThenTheStoppedTaskOnce) {
+  const std::string task = startOn(a_);
+  std::int64_t v = mustOk(poll(a_, 0, 0))["version"];
+  mustOk(submitTaskStateChange(ctx(), json{{"cluster", "prod"}, {"task", task}, {"status", "RUNNING"}}));
+  v = mustOk(poll(a_, v, 1))["version"];
+  auto pending = std::async(std::launch::async, [&] { return poll(a_, v, 10); });
+  std::this_thread::sleep_for(100ms);
+  mustOk(stopTask(ctx(), json{{"cluster", "prod"}, {"task", task}}));
+  ASSERT_EQ(pending.wait_for(3s), std::future_status::ready);
+  json r = mustOk(pending.get());
+  ASSERT_EQ(r["tasks"].size(), 1u);
+  EXPECT_EQ(r["tasks"][0]["desiredStatus"], "STOPPED");
+  EXPECT_EQ(r["tasks"][0]["lastStatus"], "RUNNING");
+  v = r["version"];
+  mustOk(submitTaskStateChange(ctx(), json{{"cluster", "prod"}, {"task", task}, {"status", "STOPPED"}}));
+  r = mustOk(poll(a_, v, 1));
+  ASSERT_EQ(r["tasks"].size(), 1u);  // the change to STOPPED is shown once...
+  EXPECT_EQ(r["tasks"][0]["lastStatus"], "STOPPED");
+  r = mustOk(poll(a_, r["version"], 0));
+  EXPECT_TRUE(r["tasks"].empty());  // ...then the task leaves the set
+}
+
+TEST_F(AgentChannelTest, PollsAreHeartbeatsAndSilenceDisconnects) {
+  auto connected = [&](const std::string& arn) {
+    return mustOk(describeContainerInstances(ctx(), json{{"cluster", "prod"}, {"containerInstances", {arn}}}))
+        ["containerInstances"][0]["agentConnected"].get<bool>();
+  };
+  EXPECT_EQ(channel_->markDisconnectedAgents(), 0u);  // first sweep starts the window for unseen agents
+  mustOk(poll(a_, 0, 0));
+  EXPECT_TRUE(channel_->lastSeenForTest(a_).has_value());
+  clock().advance(45s);
+  mustOk(poll(a_, 0, 0));
+  clock().advance(30s);
+  EXPECT_EQ(channel_->markDisconnectedAgents(), 1u);  // b_ silent for 75 s; a_ polled 30 s ago
+  EXPECT_TRUE(connected(a_));
+  EXPECT_FALSE(connected(b_));
+  // A disconnected instance takes no tasks...
+  auto r = mustOk(startTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "web"}, {"containerInstances", {b_}}}));
+  EXPECT_EQ(r["failures"], (json{{{"arn", b_}, {"reason", "AGENT"}}}));
+  // ...until its agent polls again.
+  mustOk(poll(b_, 0, 0));
+  EXPECT_TRUE(connected(b_));
+  EXPECT_EQ(channel_->markDisconnectedAgents(), 0u);
+}
+
+TEST_F(AgentChannelTest, ShutdownEndsWaitingPolls) {
+  const std::int64_t v = mustOk(poll(a_, 0, 0))["version"];
+  auto pending = std::async(std::launch::async, [&] { return poll(a_, v, 15); });
+  std::this_thread::sleep_for(100ms);
+  channel_->shutdown();
+  ASSERT_EQ(pending.wait_for(2s), std::future_status::ready);
+  EXPECT_EQ(mustOk(pending.get())["version"], v);
+}
+
+TEST_F(AgentChannelTest, DeregisteredInstanceLearnsItIsInactive) {
+  mustOk(deregisterContainerInstance(ctx(), json{{"cluster", "prod"}, {"containerInstance", a_}}));
+  json r = mustOk(poll(a_, 0, 5));
+  EXPECT_EQ(r["containerInstanceStatus"], "INACTIVE");
+  EXPECT_TRUE(r["tasks"].empty());
+}
+
+TEST_F(AgentChannelTest, ChecksItsInput) {
+  auto code = [&](const json& req) {
+    auto r = channel_->pollTasks(req);
+    return r.ok() ? ErrorCode::kInternal : r.error().code;
+  };
+  EXPECT_EQ(code(json{{"cluster", "prod"}}), ErrorCode::kInvalidParameter);
+  EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstance", a_}, {"sinceVersion", -1}}), ErrorCode::kInvalidParameter);
+  EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstance", a_}, {"sinceVersion", "1"}}), ErrorCode::kInvalidParameter);
+  EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstance", a_}, {"waitSeconds", 21}}), ErrorCode::kInvalidParameter);
+  EXPECT_EQ(code(json{{"cluster", 5}, {"containerInstance", a_}}), ErrorCode::kInvalidParameter);
+  EXPECT_EQ(code(json{{"cluster", "nope"}, {"containerInstance", a_}}), ErrorCode::kClusterNotFound);
+  EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstance", "0123456789abcdef0123456789abcdef"}}), ErrorCode::kClient);
+}
+
+// The StateCache facility the long poll is built on.
+TEST_F(AgentChannelTest, CacheWaitsForChangesUnderAPrefix) {
+  const std::int64_t rev = cache().revision();
+  EXPECT_FALSE(cache().waitForPrefixChange("x/", rev, 50ms));
+  auto writer = std::async(std::launch::async, [&] {
+    std::this_thread::sleep_for(100ms);
+    env_->putDoc("y/1", json::object());  // another prefix: no wake-up
+    std::this_thread::sleep_for(100ms);
+    env_->putDoc("x/1", json::object());
+  });
+  auto took = timed([&] { EXPECT_TRUE(cache().waitForPrefixChange("x/", rev, 5s)); });
+  EXPECT_GE(took, 150ms);
+  writer.get();
+  const std::int64_t afterPut = cache().revision();
+  EXPECT_FALSE(cache().waitForPrefixChange("x/", afterPut, 0ms));
+  EXPECT_TRUE(cache().waitForPrefixChange("x/", afterPut - 1, 0ms));  // already happened: no wait
+  env_->deleteKey("x/1");
+  EXPECT_TRUE(cache().waitForPrefixChange("x/", afterPut, 0ms));  // deletes count too
+  // When the bounded history no longer reaches back, it answers "changed".
+  store::TxnRequest big;
+  for (int i = 0; i < 5000; ++i) big.ops.push_back(store::Op::put("bulk/" + std::to_string(i), "{}"));
+  auto r = store().txn(big);
+  ASSERT_TRUE(r.ok() && r->succeeded);
+  ASSERT_TRUE(cache().waitForRevision(r->revision));
+  EXPECT_TRUE(cache().waitForPrefixChange("never/", r->revision - 1, 0ms));
+  EXPECT_FALSE(cache().waitForPrefixChange("never/", r->revision, 0ms));
+}
+
+}  // namespace
+}  // namespace berth::control

@@ -1,0 +1,848 @@
+#include "control/task_ops.h"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+
+#include "common/log.h"
+#include "control/arn.h"
+#include "control/cluster_ops.h"
+#include "control/committer.h"
+#include "control/container_instance_ops.h"
+#include "control/first_fit.h"
+#include "control/json_fields.h"
+#include "control/keys.h"
+#include "control/pagination.h"
+#include "control/resources.h"
+#include "control/tags.h"
+#include "control/task_definition_ops.h"
+#include "control/task_state.h"
+
+namespace berth::control {
+namespace {
+
+using nlohmann::json;
+
+constexpr int kMaxRunTaskCount = 10;
+constexpr std::size_t kMaxStartTaskInstances = 10;
+constexpr std::size_t kMaxDescribeTasks = 100;
+constexpr std::size_t kMaxGroupLength = 255;
+constexpr std::size_t kMaxStartedByLength = 128;
+constexpr std::size_t kMaxReasonLength = 255;
+constexpr std::size_t kMaxPlacementStrategies = 5;
+constexpr std::size_t kReapBatch = 100;
+constexpr const char* kUserStopReason = "Task stopped by user";
+constexpr const char* kEssentialExitReason = "Essential container in task exited";
+
+Error invalid(std::string message) { return Error::make(ErrorCode::kInvalidParameter, std::move(message)); }
+Error client(std::string message) { return Error::make(ErrorCode::kClient, std::move(message)); }
+Error taskNotFound() { return invalid("The referenced task was not found."); }
+
+bool isHex32(std::string_view s) {
+  if (s.size() != 32) return false;
+  for (char c : s)
+    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+std::optional<std::int64_t> intField(const json& j, const char* f) {
+  auto* v = optField(j, f);
+  if (!v || !v->is_number_integer()) return std::nullopt;
+  return v->get<std::int64_t>();
+}
+
+std::optional<double> timeField(const json& j, const char* f) {
+  auto* v = optField(j, f);
+  if (!v || !v->is_number()) return std::nullopt;
+  return v->get<double>();
+}
+
+bool setIfAbsent(json& doc, const char* field, const json& value) {
+  if (doc.contains(field) && !doc[field].is_null()) return false;
+  doc[field] = value;
+  return true;
+}
+
+bool setIfDifferent(json& doc, const char* field, const json& value) {
+  auto it = doc.find(field);
+  if (it != doc.end() && *it == value) return false;
+  doc[field] = value;
+  return true;
+}
+
+std::string truncated(std::string s) {
+  if (s.size() > kMaxReasonLength) s.resize(kMaxReasonLength);
+  return s;
+}
+
+// --- launching (RunTask / StartTask) -------------------------------------
+
+struct LaunchPlan {
+  std::string cluster;
+  std::string taskDefinitionKey;
+  json taskDefinition;
+  std::string family;
+  std::string launchType = "EC2";
+  std::optional<std::string> capacityProviderName;
+  std::string group;
+  std::optional<std::string> startedBy;
+  json tags = json::array();
+  json overrides;  // Task.overrides as DescribeTasks shows it
+  TaskDemand demand;
+  bool awsvpc = false;
+  bool enableExecuteCommand = false;
+};
+
+const json* findContainerOverride(const json& overrides, const std::string& name) {
+  for (const auto& o : arrayOrEmpty(overrides, "containerOverrides"))
+    if (stringOr(o, "name", "") == name) return &o;
+  return nullptr;
+}
+
+Result<json> normalizeOverrides(const json& td, const json& requested) {
+  json out = json::object();
+  std::set<std::string> names;
+  for (const auto& c : arrayOrEmpty(td, "containerDefinitions")) names.insert(stringOr(c, "name", ""));
+  for (const auto& o : arrayOrEmpty(requested, "containerOverrides")) {
+    std::string name = stringOr(o, "name", "");
+    if (!names.count(name))
+      return invalid("Override for container named " + name + " is not a container in the TaskDefinition.");
+    for (const char* f : {"cpu", "memory", "memoryReservation"}) {
+      auto v = intField(o, f);
+      if (v && *v < 0) return invalid(std::string("Container override ") + f + " for " + name + " must not be negative.");
+    }
+  }
+  // ECS lists an override entry for every container, empty when none was given.
+  json containerOverrides = json::array();
+  for (const auto& c : arrayOrEmpty(td, "containerDefinitions")) {
+    std::string name = stringOr(c, "name", "");
+    const json* given = findContainerOverride(requested, name);
+    json entry = given ? *given : json::object();
+    entry["name"] = name;
+    containerOverrides.push_back(entry);
+  }
+  out["containerOverrides"] = containerOverrides;
+  out["inferenceAcceleratorOverrides"] = arrayOrEmpty(requested, "inferenceAcceleratorOverrides");
+  for (const char* f : {"cpu", "memory", "taskRoleArn", "executionRoleArn"})
+    if (auto v = optString(requested, f)) out[f] = *v;
+  if (auto* e = optField(requested, "ephemeralStorage")) out["ephemeralStorage"] = *e;
+  return out;
+}
+
+Status validatePlacement(const json& request, const json& td) {
+  json constraints = arrayOrEmpty(request, "placementConstraints");
+  std::size_t total = constraints.size() + arrayOrEmpty(td, "placementConstraints").size();
+  if (total > 10) return invalid("You can specify up to 10 placement constraints per task (task definition and request combined).");
+  for (const auto& c : constraints) {
+    std::string type = stringOr(c, "type", "");
+    bool hasExpression = !stringOr(c, "expression", "").empty();
+    if (type == "distinctInstance" && hasExpression)
+      return invalid("Placement constraint type distinctInstance does not take an expression.");
+    if (type == "memberOf" && !hasExpression) return invalid("Placement constraint type memberOf requires an expression.");
+    if (type != "distinctInstance" && type != "memberOf")
+      return invalid("Invalid placement constraint type '" + type + "'. Valid values: distinctInstance, memberOf.");
+  }
+  json strategies = arrayOrEmpty(request, "placementStrategy");
+  if (strategies.size() > kMaxPlacementStrategies) return invalid("You can specify up to 5 placement strategies.");
+  for (const auto& s : strategies) {
+    std::string type = stringOr(s, "type", "");
+    std::string field = stringOr(s, "field", "");
+    if (type == "binpack") {
+      if (field != "cpu" && field != "memory") return invalid("The binpack placement strategy field must be cpu or memory.");
+    } else if (type == "spread") {
+      if (field.empty()) return invalid("The spread placement strategy requires a field (instanceId, host or attribute:<name>).");
+    } else if (type != "random") {
+      return invalid("Invalid placement strategy type '" + type + "'. Valid values: random, spread, binpack.");
+    }
+  }
+  return okStatus();
+}
+
+Result<LaunchPlan> prepareLaunch(EcsContext& ctx, const json& request) {
+  LaunchPlan p;
+  auto cluster = resolveActiveCluster(ctx, request);
+  if (!cluster.ok()) return cluster.takeError();
+  p.cluster = *cluster;
+
+  std::string tdRef = stringOr(request, "taskDefinition", "");
+  if (tdRef.empty()) return invalid("taskDefinition must be specified.");
+  auto ref = parseTaskDefinitionRef(tdRef);
+  if (!ref) return client("Invalid task definition '" + tdRef + "'. Specify family, family:revision or a task definition ARN.");
+  auto resolved = resolveTaskDefinition(ctx.cache, *ref);
+  if (!resolved) return client("Unable to find task definition '" + tdRef + "'.");
+  p.taskDefinition = resolved->object.doc["taskDefinition"];
+  p.taskDefinitionKey = resolved->key;
+  if (p.taskDefinition.value("status", "") != "ACTIVE") return client("TaskDefinition is inactive");
+  p.family = p.taskDefinition.value("family", "");
+
+  // Launch type: explicit, from a capacity provider strategy, else EC2.
+  auto launchType = optString(request, "launchType");
+  json strategy = arrayOrEmpty(request, "capacityProviderStrategy");
+  if (launchType && !strategy.empty())
+    return invalid("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.");
+  if (!strategy.empty()) {
+    auto clusterDoc = ctx.cache.get(keys::cluster(p.cluster));
+    json providers = clusterDoc ? clusterDoc->doc.value("capacityProviders", json::array()) : json::array();
+    for (const auto& item : strategy) {
+      std::string cp = stringOr(item, "capacityProvider", "");
+      if (std::find(providers.begin(), providers.end(), json(cp)) == providers.end())
+        return invalid("The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.");
+      if (!p.capacityProviderName && (item.value("weight", 0) > 0 || item.value("base", 0) > 0)) p.capacityProviderName = cp;
+    }
+    if (!p.capacityProviderName) return invalid("The capacity provider strategy must give at least one capacity provider a weight or base greater than 0.");
+    // FARGATE and FARGATE_SPOT are the only providers a cluster can have yet.
+    p.launchType = "FARGATE";
+  } else if (launchType) {
+    p.launchType = *launchType;
+  }
+  if (p.launchType != "EC2" && p.launchType != "FARGATE" && p.launchType != "EXTERNAL")
+    return invalid("Invalid launch type '" + p.launchType + "'. Valid values: EC2, FARGATE, EXTERNAL.");
+  json compat = p.taskDefinition.value("compatibilities", json::array({"EC2"}));
+  if (std::find(compat.begin(), compat.end(), json(p.launchType)) == compat.end())
+    return invalid("Task definition does not support launch_type " + p.launchType + ".");
+
+  // awsvpc needs a network configuration; other modes refuse one.
+  p.awsvpc = p.taskDefinition.value("networkMode", "bridge") == "awsvpc";
+  const json* netcfg = optField(request, "networkConfiguration");
+  const json* vpc = netcfg ? optField(*netcfg, "awsvpcConfiguration") : nullptr;
+  if (p.awsvpc) {
+    if (!vpc) return invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+    json subnets = arrayOrEmpty(*vpc, "subnets");
+    if (subnets.empty() || subnets.size() > 16) return invalid("subnets can have at least 1 and at most 16 items.");
+    if (arrayOrEmpty(*vpc, "securityGroups").size() > 5) return invalid("securityGroups can have at most 5 items.");
+  } else if (vpc) {
+    return invalid("Network Configuration is not valid for the given networkMode of this task definition.");
+  }
+
+  p.group = stringOr(request, "group", "family:" + p.family);
+  if (p.group.empty() || p.group.size() > kMaxGroupLength) return invalid("group must be 1-255 characters long.");
+  if (auto s = optString(request, "startedBy")) {
+    if (s->empty() || s->size() > kMaxStartedByLength) return invalid("startedBy must be 1-128 characters long.");
+    for (unsigned char c : *s)
+      if (!std::isalnum(c) && c != '-' && c != '_' && c != '/')
+        return invalid("startedBy may contain only letters, numbers, hyphens (-), underscores (_) and forward slashes (/).");
+    p.startedBy = *s;
+  }
+  auto tags = validateTags(request.value("tags", json()));
+  if (!tags.ok()) return tags.takeError();
+  p.tags = *tags;
+  json requested = request.value("overrides", json::object());
+  if (!requested.is_object()) requested = json::object();
+  auto overrides = normalizeOverrides(p.taskDefinition, requested);
+  if (!overrides.ok()) return overrides.takeError();
+  p.overrides = *overrides;
+  auto placement = validatePlacement(request, p.taskDefinition);
+  if (!placement.ok()) return placement.takeError();
+  auto demand = taskDemand(p.taskDefinition, requested);
+  if (!demand.ok()) return demand.takeError();
+  p.demand = *demand;
+  p.enableExecuteCommand = request.value("enableExecuteCommand", false);
+  return p;
+}
+
+json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, const std::string& instanceId,
+                const json& instanceDoc, double now) {
+  const std::string arn = taskArn(ctx.account, p.cluster, id);
+  json containers = json::array(), essential = json::array();
+  for (const auto& c : arrayOrEmpty(p.taskDefinition, "containerDefinitions")) {
+    const std::string name = stringOr(c, "name", "");
+    const json* ov = findContainerOverride(p.overrides, name);
+    auto pick = [&](const char* f) -> std::optional<std::int64_t> {
+      if (ov)
+        if (auto v = intField(*ov, f)) return v;
+      return intField(c, f);
+    };
+    json container = {
+        {"containerArn", ecsArn(ctx.account, "container", p.cluster + "/" + id + "/" + ctx.random.uuid())},
+        {"taskArn", arn},
+        {"name", name},
+        {"image", stringOr(c, "image", "")},
+        {"lastStatus", "PENDING"},
+        {"networkInterfaces", json::array()},
+        {"healthStatus", "UNKNOWN"},
+        {"cpu", std::to_string(pick("cpu").value_or(0))},
+    };
+    if (auto m = pick("memory")) container["memory"] = std::to_string(*m);
+    if (auto m = pick("memoryReservation")) container["memoryReservation"] = std::to_string(*m);
+    containers.push_back(container);
+    if (c.value("essential", true)) essential.push_back(name);
+  }
+  json attributes = json::array();
+  if (auto arch = instanceAttribute(instanceDoc, "ecs.cpu-architecture"))
+    attributes.push_back({{"name", "ecs.cpu-architecture"}, {"value", *arch}});
+  json task = {
+      {"attachments", json::array()},
+      {"attributes", attributes},
+      {"clusterArn", clusterArn(ctx.account, p.cluster)},
+      {"containerInstanceArn", instanceDoc.value("containerInstanceArn", "")},
+      {"containers", containers},
+      {"cpu", std::to_string(p.demand.cpu)},
+      {"memory", std::to_string(p.demand.memory)},
+      {"createdAt", now},
+      {"desiredStatus", "RUNNING"},
+      {"enableExecuteCommand", p.enableExecuteCommand},
+      {"group", p.group},
+      {"healthStatus", "UNKNOWN"},
+      {"lastStatus", taskStatusName(initialTaskStatus(p.awsvpc))},
+      {"launchType", p.launchType},
+      {"overrides", p.overrides},
+      {"tags", p.tags},
+      {"taskArn", arn},
+      {"taskDefinitionArn", p.taskDefinition.value("taskDefinitionArn", "")},
+      {"version", 1},
+  };
+  if (auto az = instanceAttribute(instanceDoc, "ecs.availability-zone")) task["availabilityZone"] = *az;
+  if (p.startedBy) task["startedBy"] = *p.startedBy;
+  if (p.capacityProviderName) task["capacityProviderName"] = *p.capacityProviderName;
+  if (p.launchType == "FARGATE") {
+    task["platformVersion"] = "1.4.0";
+    task["platformFamily"] = "Linux";
+    task["ephemeralStorage"] = {{"sizeInGiB", 20}};
+  }
+  task["berth"] = {
+      {"cluster", p.cluster},
+      {"id", id},
+      {"instanceId", instanceId},
+      {"reserved", p.demand.toJson()},
+      {"essential", essential},
+      {"taskDefinitionKey", p.taskDefinitionKey},
+      {"family", p.family},
+      {"agentReported", false},
+  };
+  return task;
+}
+
+struct InstanceSlot {
+  std::string key;
+  CachedObject object;
+  PlacementCandidate candidate;
+  bool touched = false;
+};
+
+InstanceSlot slotFor(const std::string& key, const CachedObject& o) {
+  InstanceSlot s{key, o, {}, false};
+  s.candidate.arn = o.doc.value("containerInstanceArn", "");
+  s.candidate.status = o.doc.value("status", "");
+  s.candidate.agentConnected = o.doc.value("agentConnected", false);
+  s.candidate.remaining = remainingResourcesOf(o.doc);
+  return s;
+}
+
+void addFailures(json& failures, const std::vector<PlacementFailure>& found) {
+  for (const auto& f : found) {
+    json item = {{"arn", f.arn}, {"reason", f.reason}};
+    if (std::find(failures.begin(), failures.end(), item) == failures.end()) failures.push_back(item);
+  }
+}
+
+// Places and creates tasks in one transaction: the task documents and the
+// instances' reduced remainingResources commit together, pinned to the
+// instance revisions the placement read, so concurrent launches never
+// over-commit an instance (a lost race rebuilds from the new state).
+Result<json> launch(EcsContext& ctx, const json& request, bool explicitInstances) {
+  auto plan = prepareLaunch(ctx, request);
+  if (!plan.ok()) return plan.takeError();
+  int count = 1;
+  json refs;
+  if (explicitInstances) {
+    refs = arrayOrEmpty(request, "containerInstances");
+    if (refs.empty()) return invalid("containerInstances must contain at least one container instance.");
+    if (refs.size() > kMaxStartTaskInstances) return invalid("You can specify up to 10 container instances.");
+  } else if (auto c = optField(request, "count")) {
+    if (!c->is_number_integer() || c->get<std::int64_t>() < 1 || c->get<std::int64_t>() > kMaxRunTaskCount)
+      return invalid("count must be between 1 and 10.");
+    count = c->get<int>();
+  }
+
+  const double now = ctx.clock.epochSeconds();
+  json tasks, failures;
+  auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
+    tasks = json::array();
+    failures = json::array();
+    std::vector<InstanceSlot> slots;
+    if (explicitInstances) {
+      for (const auto& r : refs) {
+        std::string ref = r.is_string() ? r.get<std::string>() : "";
+        auto id = containerInstanceIdFromRef(ref, plan->cluster);
+        std::optional<CachedObject> obj;
+        if (id) obj = ctx.cache.get(keys::containerInstance(plan->cluster, *id));
+        if (!obj || obj->doc.value("status", "") == "INACTIVE") {
+          failures.push_back({{"arn", id ? containerInstanceArn(ctx.account, plan->cluster, *id) : ref}, {"reason", "MISSING"}});
+          continue;
+        }
+        slots.push_back(slotFor(keys::containerInstance(plan->cluster, *id), *obj));
+      }
+    } else {
+      bool anyRegistered = false;
+      ctx.cache.scan(keys::clusterScoped(keys::kContainerInstances, plan->cluster), "",
+                     [&](const std::string& key, const CachedObject& o) {
+                       std::string status = o.doc.value("status", "");
+                       if (status == "INACTIVE") return true;
+                       anyRegistered = true;
+                       // DRAINING instances take no new tasks and are not reported as failures.
+                       if (status == "ACTIVE") slots.push_back(slotFor(key, o));
+                       return true;
+                     });
+      if (!anyRegistered) return invalid("No Container Instances were found in your cluster.");
+      if (slots.empty()) {
+        failures.push_back({{"reason", "MISSING"},
+                            {"detail", "No ACTIVE container instance in cluster " + plan->cluster + " (all are DRAINING)."}});
+      }
+    }
+
+    std::vector<PlacementCandidate> candidates;
+    for (const auto& s : slots) candidates.push_back(s.candidate);
+    store::TxnRequest txn;
+    auto placeOne = [&](std::span<const PlacementCandidate> among, std::size_t offset) -> bool {
+      auto result = place(PlacementRequest{plan->demand}, among);
+      if (!result.chosen) {
+        addFailures(failures, result.failures);
+        return false;
+      }
+      std::size_t i = offset + *result.chosen;
+      reserve(candidates[i].remaining, plan->demand);
+      slots[i].touched = true;
+      const std::string id = ctx.random.ecsId();
+      const std::string instanceId = slots[i].object.doc.value("berth", json::object()).value("id", "");
+      json doc = newTaskDoc(ctx, *plan, id, instanceId, slots[i].object.doc, now);
+      const std::string key = keys::task(plan->cluster, id);
+      txn.compares.push_back({key, 0});
+      txn.ops.push_back(store::Op::put(key, doc.dump()));
+      tasks.push_back(renderTask(doc, true));
+      return true;
+    };
+    if (explicitInstances) {
+      // StartTask: one task on each named instance.
+      for (std::size_t i = 0; i < candidates.size(); ++i) placeOne(std::span(candidates).subspan(i, 1), i);
+    } else {
+      for (int n = 0; n < count && !slots.empty(); ++n)
+        if (!placeOne(candidates, 0)) break;  // the rest would fail the same way
+    }
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      if (!slots[i].touched) continue;
+      json doc = slots[i].object.doc;
+      setRemainingResources(doc, candidates[i].remaining);
+      doc["version"] = doc.value("version", std::int64_t{0}) + 1;
+      txn.compares.push_back({slots[i].key, slots[i].object.modRevision});
+      txn.ops.push_back(store::Op::put(slots[i].key, doc.dump()));
+    }
+    return txn;
+  });
+  if (!txn.ok()) return txn.takeError();
+  return json{{"tasks", tasks}, {"failures", failures}};
+}
+
+// --- finding tasks ------------------------------------------------------
+
+struct FoundTask {
+  std::string key;
+  CachedObject object;
+};
+
+std::optional<FoundTask> findTask(const EcsContext& ctx, const std::string& cluster, const std::string& ref) {
+  auto id = taskIdFromRef(ref, cluster);
+  if (!id) return std::nullopt;
+  auto key = keys::task(cluster, *id);
+  auto obj = ctx.cache.get(key);
+  if (!obj) return std::nullopt;
+  return FoundTask{key, *obj};
+}
+
+// Gives a task's reservation back to its instance inside `txn` (no-op if the
+// instance is gone or INACTIVE: deregistration already reset its resources).
+void releaseInto(const EcsContext& ctx, const json& task, store::TxnRequest& txn) {
+  const json& b = task.value("berth", json::object());
+  const std::string key = keys::containerInstance(b.value("cluster", ""), b.value("instanceId", ""));
+  auto obj = ctx.cache.get(key);
+  if (!obj || obj->doc.value("status", "") == "INACTIVE") return;
+  json doc = obj->doc;
+  auto remaining = remainingResourcesOf(doc);
+  release(remaining, registeredResourcesOf(doc), TaskDemand::fromJson(b.value("reserved", json::object())));
+  setRemainingResources(doc, remaining);
+  doc["version"] = doc.value("version", std::int64_t{0}) + 1;
+  txn.compares.push_back({key, obj->modRevision});
+  txn.ops.push_back(store::Op::put(key, doc.dump()));
+}
+
+bool instanceAgentConnected(const EcsContext& ctx, const json& task) {
+  const json& b = task.value("berth", json::object());
+  auto obj = ctx.cache.get(keys::containerInstance(b.value("cluster", ""), b.value("instanceId", "")));
+  return obj && obj->doc.value("status", "") != "INACTIVE" && obj->doc.value("agentConnected", false);
+}
+
+// --- agent reports ------------------------------------------------------
+
+// A container change from the agent; returns whether anything changed.
+bool applyContainerChange(json& container, const json& change, ContainerStatus reported, bool hasStatus) {
+  bool changed = false;
+  if (hasStatus) {
+    auto current = parseContainerStatus(container.value("lastStatus", "PENDING")).value_or(ContainerStatus::kPending);
+    if (containerAdvances(current, reported)) {
+      container["lastStatus"] = std::string(containerStatusName(reported));
+      changed = true;
+    }
+  }
+  if (auto v = optString(change, "runtimeId"); v && !v->empty()) changed |= setIfDifferent(container, "runtimeId", *v);
+  if (auto v = optString(change, "imageDigest"); v && !v->empty()) changed |= setIfDifferent(container, "imageDigest", *v);
+  if (auto v = intField(change, "exitCode")) changed |= setIfDifferent(container, "exitCode", *v);
+  if (auto v = optString(change, "reason"); v && !v->empty()) changed |= setIfDifferent(container, "reason", truncated(*v));
+  if (auto* nb = optField(change, "networkBindings"); nb && nb->is_array())
+    changed |= setIfDifferent(container, "networkBindings", *nb);
+  return changed;
+}
+
+json* findContainer(json& task, const std::string& name) {
+  for (auto& c : task["containers"])
+    if (c.value("name", "") == name) return &c;
+  return nullptr;
+}
+
+struct ParsedContainerChange {
+  const json* change;
+  std::string name;
+  std::optional<ContainerStatus> status;
+};
+
+Result<std::vector<ParsedContainerChange>> parseContainerChanges(const json& list) {
+  std::vector<ParsedContainerChange> out;
+  for (const auto& c : list) {
+    ParsedContainerChange p{&c, stringOr(c, "containerName", ""), std::nullopt};
+    if (p.name.empty()) return invalid("Every container state change needs a containerName.");
+    if (auto s = optString(c, "status"); s && !s->empty()) {
+      p.status = parseContainerStatus(*s);
+      if (!p.status) return invalid("Invalid container status '" + *s + "'. Valid values: PENDING, RUNNING, STOPPED.");
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+bool validStopCode(const std::string& code) {
+  for (const char* c : {"TaskFailedToStart", "EssentialContainerExited", "UserInitiated", "ServiceSchedulerInitiated",
+                        "SpotInterruption", "TerminationNotice"})
+    if (code == c) return true;
+  return false;
+}
+
+// Applies an agent's SubmitTaskStateChange to a stored task. Statuses never
+// move backward; first-reported timestamps win. Returns whether the document
+// changed; `reachedStopped` tells the caller to release the reservation.
+bool applyTaskChange(json& task, const json& request, std::optional<TaskStatus> reported,
+                     const std::vector<ParsedContainerChange>& containers, double now, bool& reachedStopped) {
+  bool changed = false;
+  reachedStopped = false;
+  json& b = task["berth"];
+  if (!b.value("agentReported", false)) {
+    b["agentReported"] = true;
+    changed = true;
+  }
+  for (const auto& c : containers) {
+    json* container = findContainer(task, c.name);
+    if (!container) {
+      log::warn("agent reported an unknown container; ignored", {{"task", task.value("taskArn", "")}, {"container", c.name}});
+      continue;
+    }
+    changed |= applyContainerChange(*container, *c.change, c.status.value_or(ContainerStatus::kPending), c.status.has_value());
+  }
+  for (const char* f : {"pullStartedAt", "pullStoppedAt", "executionStoppedAt"})
+    if (auto t = timeField(request, f)) changed |= setIfAbsent(task, f, *t);
+
+  if (reported) {
+    auto current = parseTaskStatus(task.value("lastStatus", "PENDING")).value_or(TaskStatus::kPending);
+    auto step = nextTaskStatus(current, *reported, StatusSource::kAgent);
+    if (step.accepted) {
+      changed = true;
+      task["lastStatus"] = std::string(taskStatusName(step.next));
+      if (step.reachedRunning) {
+        setIfAbsent(task, "startedAt", timeField(request, "startedAt").value_or(now));
+        setIfAbsent(task, "connectivity", "CONNECTED");
+        setIfAbsent(task, "connectivityAt", now);
+      }
+      std::string stopCode = stringOr(request, "stopCode", "");
+      if (step.reachedStopping || step.reachedStopped) {
+        setIfAbsent(task, "stoppingAt", timeField(request, "stoppingAt").value_or(now));
+        // The task is going down; it will not come back to RUNNING.
+        task["desiredStatus"] = "STOPPED";
+        if (validStopCode(stopCode)) setIfAbsent(task, "stopCode", stopCode);
+      }
+      if (step.reachedStopped) {
+        reachedStopped = true;
+        task["stoppedAt"] = now;
+        setIfAbsent(task, "executionStoppedAt", now);
+        bool essentialExited = false;
+        for (auto& c : task["containers"]) {
+          if (c.value("lastStatus", "") != "STOPPED") c["lastStatus"] = "STOPPED";
+          for (const auto& e : b.value("essential", json::array()))
+            if (e == c.value("name", "") && c.contains("exitCode")) essentialExited = true;
+        }
+        if (!task.contains("stopCode")) {
+          if (!task.contains("startedAt") && !essentialExited) task["stopCode"] = "TaskFailedToStart";
+          else task["stopCode"] = "EssentialContainerExited";
+        }
+        if (!task.contains("stoppedReason")) {
+          std::string reason = stringOr(request, "reason", "");
+          if (!reason.empty()) task["stoppedReason"] = truncated(reason);
+          else if (task["stopCode"] == "EssentialContainerExited") task["stoppedReason"] = kEssentialExitReason;
+          else task["stoppedReason"] = "Task failed to start";
+        }
+      }
+    }
+  }
+  if (changed) task["version"] = task.value("version", std::int64_t{0}) + 1;
+  return changed;
+}
+
+Result<std::string> clusterFor(const EcsContext& ctx, const json& request) { return resolveActiveCluster(ctx, request); }
+
+}  // namespace
+
+std::string taskArn(const AccountInfo& a, std::string_view cluster, std::string_view id) {
+  return ecsArn(a, "task", std::string(cluster) + "/" + std::string(id));
+}
+
+std::optional<std::string> taskIdFromRef(std::string_view ref, std::string_view cluster) {
+  if (ref.rfind("arn:", 0) == 0) {
+    auto parsed = parseArn(ref);
+    if (!parsed || parsed->service != "ecs" || parsed->resourceType != "task") return std::nullopt;
+    std::string_view rest = parsed->resource;
+    auto slash = rest.rfind('/');
+    if (slash != std::string_view::npos) {
+      if (rest.substr(0, slash) != cluster) return std::nullopt;
+      rest = rest.substr(slash + 1);
+    }
+    return isHex32(rest) ? std::optional<std::string>(std::string(rest)) : std::nullopt;
+  }
+  if (!isHex32(ref)) return std::nullopt;
+  return std::string(ref);
+}
+
+json renderTask(const json& stored, bool includeTags) {
+  json out = stored;
+  out.erase("berth");
+  if (!includeTags) out.erase("tags");
+  return out;
+}
+
+bool forceStopTaskDoc(json& task, double now, const std::string& reason) {
+  if (task.value("lastStatus", "") == "STOPPED") return false;
+  task["lastStatus"] = "STOPPED";
+  task["desiredStatus"] = "STOPPED";
+  for (auto& c : task["containers"]) c["lastStatus"] = "STOPPED";
+  setIfAbsent(task, "stoppingAt", now);
+  setIfAbsent(task, "executionStoppedAt", now);
+  task["stoppedAt"] = now;
+  setIfAbsent(task, "stoppedReason", truncated(reason));
+  task["version"] = task.value("version", std::int64_t{0}) + 1;
+  return true;
+}
+
+std::map<std::string, InstanceTaskCounts> taskCountsByInstance(const StateCache& cache, const std::string& cluster) {
+  std::map<std::string, InstanceTaskCounts> counts;
+  cache.scan(keys::clusterScoped(keys::kTasks, cluster), "", [&](const std::string&, const CachedObject& o) {
+    std::string status = o.doc.value("lastStatus", "");
+    if (status == "STOPPED") return true;
+    auto& c = counts[o.doc.value("containerInstanceArn", "")];
+    ++(status == "RUNNING" ? c.running : c.pending);
+    return true;
+  });
+  return counts;
+}
+
+Result<json> runTask(EcsContext& ctx, const json& request) { return launch(ctx, request, false); }
+Result<json> startTask(EcsContext& ctx, const json& request) { return launch(ctx, request, true); }
+
+Result<json> stopTask(EcsContext& ctx, const json& request) {
+  auto cluster = clusterFor(ctx, request);
+  if (!cluster.ok()) return cluster.takeError();
+  std::string ref = stringOr(request, "task", "");
+  if (ref.empty()) return invalid("task must be specified.");
+  std::string reason = stringOr(request, "reason", "");
+  if (reason.size() > kMaxReasonLength) return invalid("reason can be up to 255 characters long.");
+  if (reason.empty()) reason = kUserStopReason;
+  const double now = ctx.clock.epochSeconds();
+  json result;
+  auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
+    auto found = findTask(ctx, *cluster, ref);
+    if (!found) return taskNotFound();
+    json doc = found->object.doc;
+    result = doc;
+    if (doc.value("desiredStatus", "") == "STOPPED" || doc.value("lastStatus", "") == "STOPPED")
+      return store::TxnRequest{};  // already stopping: StopTask is idempotent
+    doc["desiredStatus"] = "STOPPED";
+    setIfAbsent(doc, "stoppingAt", now);
+    doc["stopCode"] = "UserInitiated";
+    doc["stoppedReason"] = reason;
+    doc["version"] = doc.value("version", std::int64_t{0}) + 1;
+    store::TxnRequest txn{{{found->key, found->object.modRevision}}, {}};
+    // No agent has started it and none is connected to pick up the stop: it
+    // goes straight to STOPPED and frees its resources now.
+    auto status = parseTaskStatus(doc.value("lastStatus", "")).value_or(TaskStatus::kPending);
+    if (serverMayStopDirectly(status) && !doc["berth"].value("agentReported", false) &&
+        !instanceAgentConnected(ctx, doc)) {
+      forceStopTaskDoc(doc, now, reason);
+      releaseInto(ctx, doc, txn);
+    }
+    txn.ops.insert(txn.ops.begin(), store::Op::put(found->key, doc.dump()));
+    result = doc;
+    return txn;
+  });
+  if (!txn.ok()) return txn.takeError();
+  return json{{"task", renderTask(result, true)}};
+}
+
+Result<json> describeTasks(EcsContext& ctx, const json& request) {
+  auto cluster = clusterFor(ctx, request);
+  if (!cluster.ok()) return cluster.takeError();
+  bool includeTags = false;
+  for (const auto& v : arrayOrEmpty(request, "include")) {
+    if (v != "TAGS") return invalid("Invalid include value. Valid values: TAGS.");
+    includeTags = true;
+  }
+  json refs = arrayOrEmpty(request, "tasks");
+  if (refs.empty()) return invalid("Tasks cannot be empty.");
+  if (refs.size() > kMaxDescribeTasks) return invalid("Too many tasks specified. You can describe up to 100 tasks in a single call.");
+  json tasks = json::array(), failures = json::array();
+  for (const auto& r : refs) {
+    std::string ref = r.is_string() ? r.get<std::string>() : "";
+    auto found = findTask(ctx, *cluster, ref);
+    if (!found) {
+      auto id = taskIdFromRef(ref, *cluster);
+      failures.push_back({{"arn", id ? taskArn(ctx.account, *cluster, *id) : ref}, {"reason", "MISSING"}});
+      continue;
+    }
+    tasks.push_back(renderTask(found->object.doc, includeTags));
+  }
+  return json{{"tasks", tasks}, {"failures", failures}};
+}
+
+Result<json> listTasks(EcsContext& ctx, const json& request) {
+  auto cluster = clusterFor(ctx, request);
+  if (!cluster.ok()) return cluster.takeError();
+  auto page = pageRequestFrom(request);
+  if (!page.ok()) return page.takeError();
+  std::string desired = stringOr(request, "desiredStatus", "RUNNING");
+  if (desired != "RUNNING" && desired != "PENDING" && desired != "STOPPED")
+    return invalid("Invalid desiredStatus '" + desired + "'. Valid values: RUNNING, PENDING, STOPPED.");
+  std::optional<std::string> instanceId;
+  if (auto ref = optString(request, "containerInstance"); ref && !ref->empty()) {
+    instanceId = containerInstanceIdFromRef(*ref, *cluster);
+    if (!instanceId) return invalid("Invalid containerInstance '" + *ref + "': give a container instance ID or ARN of cluster " + *cluster + ".");
+  }
+  auto family = optString(request, "family");
+  auto startedBy = optString(request, "startedBy");
+  auto serviceName = optString(request, "serviceName");
+  auto launchType = optString(request, "launchType");
+  if (family && serviceName) return invalid("family and serviceName cannot both be specified.");
+  std::string scope = "ListTasks/" + *cluster + "/" + desired + "/" + instanceId.value_or("") + "/" + family.value_or("") +
+                      "/" + startedBy.value_or("") + "/" + serviceName.value_or("") + "/" + launchType.value_or("");
+  auto result = paginate(ctx.cache, keys::clusterScoped(keys::kTasks, *cluster), scope, *page,
+                         [&](const std::string&, const CachedObject& o) -> std::optional<json> {
+                           const json& d = o.doc;
+                           const json& b = d.value("berth", json::object());
+                           if (d.value("desiredStatus", "") != desired) return std::nullopt;
+                           if (instanceId && b.value("instanceId", "") != *instanceId) return std::nullopt;
+                           if (family && b.value("family", "") != *family) return std::nullopt;
+                           if (startedBy && d.value("startedBy", "") != *startedBy) return std::nullopt;
+                           if (serviceName && d.value("group", "") != "service:" + *serviceName) return std::nullopt;
+                           if (launchType && d.value("launchType", "") != *launchType) return std::nullopt;
+                           return d.value("taskArn", "");
+                         });
+  if (!result.ok()) return result.takeError();
+  json out = {{"taskArns", result->items}};
+  if (result->nextToken) out["nextToken"] = *result->nextToken;
+  return out;
+}
+
+Result<json> submitTaskStateChange(EcsContext& ctx, const json& request) {
+  auto cluster = clusterFor(ctx, request);
+  if (!cluster.ok()) return cluster.takeError();
+  std::string ref = stringOr(request, "task", "");
+  if (ref.empty()) return invalid("task must be specified.");
+  std::optional<TaskStatus> reported;
+  if (auto s = optString(request, "status"); s && !s->empty()) {
+    reported = parseTaskStatus(*s);
+    if (!reported) return invalid("Invalid task status '" + *s + "'.");
+  }
+  auto containers = parseContainerChanges(arrayOrEmpty(request, "containers"));
+  if (!containers.ok()) return containers.takeError();
+  const double now = ctx.clock.epochSeconds();
+  auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
+    auto found = findTask(ctx, *cluster, ref);
+    if (!found) return taskNotFound();
+    json doc = found->object.doc;
+    bool reachedStopped = false;
+    if (!applyTaskChange(doc, request, reported, *containers, now, reachedStopped)) return store::TxnRequest{};
+    store::TxnRequest txn{{{found->key, found->object.modRevision}}, {store::Op::put(found->key, doc.dump())}};
+    if (reachedStopped) releaseInto(ctx, doc, txn);
+    return txn;
+  });
+  if (!txn.ok()) return txn.takeError();
+  return json{{"acknowledgment", "ACK"}};
+}
+
+Result<json> submitContainerStateChange(EcsContext& ctx, const json& request) {
+  auto cluster = clusterFor(ctx, request);
+  if (!cluster.ok()) return cluster.takeError();
+  std::string ref = stringOr(request, "task", "");
+  if (ref.empty()) return invalid("task must be specified.");
+  auto parsed = parseContainerChanges(json::array({request}));
+  if (!parsed.ok()) return parsed.takeError();
+  const auto& change = parsed->front();
+  auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
+    auto found = findTask(ctx, *cluster, ref);
+    if (!found) return taskNotFound();
+    json doc = found->object.doc;
+    json* container = findContainer(doc, change.name);
+    if (!container) return invalid("Container " + change.name + " is not part of task " + ref + ".");
+    bool changed = applyContainerChange(*container, request, change.status.value_or(ContainerStatus::kPending),
+                                        change.status.has_value());
+    if (!doc["berth"].value("agentReported", false)) {
+      doc["berth"]["agentReported"] = true;
+      changed = true;
+    }
+    if (!changed) return store::TxnRequest{};
+    doc["version"] = doc.value("version", std::int64_t{0}) + 1;
+    return store::TxnRequest{{{found->key, found->object.modRevision}}, {store::Op::put(found->key, doc.dump())}};
+  });
+  if (!txn.ok()) return txn.takeError();
+  return json{{"acknowledgment", "ACK"}};
+}
+
+Result<std::int64_t> reapStoppedTasks(EcsContext& ctx, std::chrono::system_clock::time_point now,
+                                      std::chrono::seconds retention) {
+  const double cutoff = std::chrono::duration<double>((now - retention).time_since_epoch()).count();
+  auto expired = [&](const std::string& key, const json& doc) {
+    if (key.rfind(keys::kTasks, 0) == 0)
+      return doc.value("lastStatus", "") == "STOPPED" && doc.value("stoppedAt", cutoff + 1) <= cutoff;
+    return doc.value("status", "") == "INACTIVE" &&
+           doc.value("berth", json::object()).value("deregisteredAt", cutoff + 1) <= cutoff;
+  };
+  std::vector<std::string> candidates;
+  for (auto prefix : {keys::kTasks, keys::kContainerInstances}) {
+    ctx.cache.scan(std::string(prefix), "", [&](const std::string& key, const CachedObject& o) {
+      if (expired(key, o.doc)) candidates.push_back(key);
+      return true;
+    });
+  }
+  std::int64_t reaped = 0;
+  for (std::size_t start = 0; start < candidates.size(); start += kReapBatch) {
+    std::int64_t batchCount = 0;
+    auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
+      store::TxnRequest txn;
+      batchCount = 0;
+      for (std::size_t i = start; i < std::min(candidates.size(), start + kReapBatch); ++i) {
+        auto obj = ctx.cache.get(candidates[i]);
+        if (!obj || !expired(candidates[i], obj->doc)) continue;
+        txn.compares.push_back({candidates[i], obj->modRevision});
+        txn.ops.push_back(store::Op::del(candidates[i]));
+        ++batchCount;
+      }
+      return txn;
+    });
+    if (!txn.ok()) return txn.takeError();
+    reaped += batchCount;
+  }
+  return reaped;
+}
+
+}  // namespace berth::control

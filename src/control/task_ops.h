@@ -1,0 +1,62 @@
+#pragma once
+// ECS task operations: RunTask, StartTask, StopTask, DescribeTasks, ListTasks,
+// the agent's SubmitTaskStateChange / SubmitContainerStateChange, and the
+// reaper of stopped tasks.
+//
+// Stored document (key keys::task(cluster, id)): the Task shape as
+// DescribeTasks shows it (top-level "lastStatus" and "launchType" are what
+// cluster counts read) plus "berth": internal fields never rendered:
+//   cluster, id, instanceId, reserved (TaskDemand), essential [names],
+//   taskDefinitionKey, agentReported (bool).
+// Invariant: a task that is not STOPPED holds `reserved` on its instance's
+// remainingResources; the write that makes it STOPPED gives it back, in the
+// same transaction (compare-on-revision on the instance document).
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "control/ecs_context.h"
+
+namespace berth::control {
+
+Result<nlohmann::json> runTask(EcsContext& ctx, const nlohmann::json& request);
+Result<nlohmann::json> startTask(EcsContext& ctx, const nlohmann::json& request);
+Result<nlohmann::json> stopTask(EcsContext& ctx, const nlohmann::json& request);
+Result<nlohmann::json> describeTasks(EcsContext& ctx, const nlohmann::json& request);
+Result<nlohmann::json> listTasks(EcsContext& ctx, const nlohmann::json& request);
+Result<nlohmann::json> submitTaskStateChange(EcsContext& ctx, const nlohmann::json& request);
+Result<nlohmann::json> submitContainerStateChange(EcsContext& ctx, const nlohmann::json& request);
+
+inline constexpr std::chrono::seconds kDefaultStoppedTaskRetention{3600};
+
+// Deletes STOPPED tasks whose stoppedAt is at least `retention` before `now`,
+// and INACTIVE (deregistered) container instances deregistered that long ago.
+// Returns how many objects were deleted. The server calls it every minute.
+Result<std::int64_t> reapStoppedTasks(EcsContext& ctx, std::chrono::system_clock::time_point now,
+                                      std::chrono::seconds retention = kDefaultStoppedTaskRetention);
+
+std::string taskArn(const AccountInfo& a, std::string_view cluster, std::string_view id);
+// "id" or "arn:...:task/<cluster>/<id>" (legacy "task/<id>") → id.
+std::optional<std::string> taskIdFromRef(std::string_view ref, std::string_view cluster);
+
+// The Task shape of a stored task document (internal fields removed; tags
+// only when asked for).
+nlohmann::json renderTask(const nlohmann::json& stored, bool includeTags);
+
+// Marks a stored task STOPPED by the server (instance lost or forcibly
+// deregistered): lastStatus/desiredStatus/containers STOPPED, timestamps,
+// stoppedReason. Returns false if it was already STOPPED.
+bool forceStopTaskDoc(nlohmann::json& task, double now, const std::string& reason);
+
+struct InstanceTaskCounts {
+  std::int64_t running = 0;  // lastStatus RUNNING (as cluster counts do)
+  std::int64_t pending = 0;  // not RUNNING and not STOPPED
+};
+// Counts per containerInstanceArn over a cluster's tasks.
+std::map<std::string, InstanceTaskCounts> taskCountsByInstance(const StateCache& cache, const std::string& cluster);
+
+}  // namespace berth::control

@@ -1,0 +1,24 @@
+#pragma once
+// Small POSIX helpers shared by the content store and the layer unpacker.
+#include <string>
+#include <string_view>
+
+#include "common/result.h"
+
+namespace berth::images {
+
+// "what failed: strerror(errno)" as a kIo error, with `path` as context.
+Error ioError(std::string_view what, const std::string& path, int err);
+
+// mkdir -p with mode for newly created directories.
+Status makeDirs(const std::string& path, unsigned mode = 0755);
+// fsync a directory so a rename or create inside it is durable.
+Status fsyncDir(const std::string& path);
+// rm -rf that never follows symlinks; a missing path is success.
+Status removeTree(const std::string& path);
+// Writes `data` to `path` atomically: temp file in the same dir, fsync, rename, fsync dir.
+Status writeFileAtomic(const std::string& path, std::string_view data);
+// Reads a whole (small) file, refusing files larger than maxBytes.
+Result<std::string> readFile(const std::string& path, std::size_t maxBytes);
+
+}  // namespace berth::images

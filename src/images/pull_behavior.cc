@@ -1,2 +1,0 @@
-// Placeholder while the module is being written.
-namespace berth::images {}
