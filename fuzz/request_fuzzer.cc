@@ -204,6 +204,57 @@ void checkResponse(const api::HttpRequest& req, const api::HttpResponse& resp) {
   }
 }
 
+std::string percentDecode(std::string_view s) {
+  auto hex = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size() && hex(s[i + 1]) >= 0 && hex(s[i + 2]) >= 0) {
+      out.push_back(static_cast<char>(hex(s[i + 1]) * 16 + hex(s[i + 2])));
+      i += 2;
+    } else {
+      out.push_back(s[i]);
+    }
+  }
+  return out;
+}
+
+// Known bug, reported (src/api/sigv4.cc parseAmzDate): an X-Amz-Date whose
+// year is outside what a nanosecond system_clock::time_point holds
+// (1678..2261) overflows a signed 64-bit count when converted (sigv4.cc:369),
+// and one more than ~292 years before "now" overflows in the skew check's
+// `now - signedAt` (sigv4.cc:512): UB either way, which stops the fuzzer. Until parseAmzDate range-checks the year, requests
+// carrying such a date (header, or presigned query parameter) are skipped so
+// the fuzzer can look past it. Remove together with the fix; the reproducer is
+// corpus/request/regress_amz_date_year_overflow.
+bool hitsKnownAmzDateOverflow(const api::HttpRequest& req) {
+  auto outOfRange = [](std::string_view v) {
+    if (v.size() != 16) return false;  // parseAmzDate rejects other lengths first
+    int year = 0;
+    for (std::size_t i = 0; i < 4; ++i) {
+      if (v[i] < '0' || v[i] > '9') return false;
+      year = year * 10 + (v[i] - '0');
+    }
+    return year < 1800 || year > 2261;
+  };
+  if (const std::string* d = req.header("x-amz-date"); d && outOfRange(*d)) return true;
+  std::string_view q = req.query();
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    std::string_view pair = q.substr(0, amp);
+    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
+    auto eq = pair.find('=');
+    if (percentDecode(pair.substr(0, eq)) != "X-Amz-Date") continue;
+    // sigv4 uses the first occurrence only.
+    return eq != std::string_view::npos && outOfRange(percentDecode(pair.substr(eq + 1)));
+  }
+  return false;
+}
+
 struct Globals {
   Globals() {
     // Operations log 5xx causes at error level; keep routine logs out of the fuzzer's output.
@@ -248,6 +299,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       removeHeader(req, "x-amz-date");
       signSigV4(req, api::AwsCredentials{kAccessKeyId, kSecretKey}, region, service, g->clock.now());
     }
+    if (hitsKnownAmzDateOverflow(req)) continue;
     api::HttpResponse resp = frontDoor.handle(req);
     if (g->verbose)
       std::fprintf(stderr, "request_fuzzer: %s %s -> %d %.300s\n", req.method.c_str(),

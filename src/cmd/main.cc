@@ -3,6 +3,7 @@
 
 #include <iostream>
 
+#include "cmd/agent_command.h"
 #include "cmd/server_command.h"
 
 int main(int argc, char** argv) {
@@ -29,8 +30,27 @@ int main(int argc, char** argv) {
   auto* up = app.add_subcommand("up", "run the embedded default: server with SQLite under --data-dir");
   addServerFlags(up);
 
+  berth::cmd::AgentConfig agentConfig;
+  auto* agent = app.add_subcommand("agent", "run the node agent: register this machine and run its tasks");
+  agent->add_option("--server", agentConfig.server, "server URL, http://HOST:PORT")->required();
+  agent->add_option("--cluster", agentConfig.cluster, "cluster to join (created if missing)")->capture_default_str();
+  agent->add_option("--data-dir", agentConfig.dataDir, "agent state, images and task files")->capture_default_str();
+  agent->add_option("--attribute", agentConfig.attributes, "custom attribute KEY=VALUE (repeatable)");
+  agent->add_option("--availability-zone", agentConfig.availabilityZone, "ecs.availability-zone attribute")
+      ->capture_default_str();
+  agent->add_option("--instance-type", agentConfig.instanceType, "ecs.instance-type attribute")->capture_default_str();
+  agent->add_option("--cpu", agentConfig.cpu, "CPU units to register (default 1024 per core)")->check(CLI::NonNegativeNumber);
+  agent->add_option("--memory", agentConfig.memory, "MiB of memory to register (default detected less 256)")
+      ->check(CLI::NonNegativeNumber);
+  agent->add_option("--region", agentConfig.region, "region for SigV4 (default AWS_REGION or us-east-1)");
+  agent->add_option("--pull-behavior", agentConfig.pullBehavior, "default, always, once or prefer-cached")
+      ->capture_default_str();
+  agent->add_flag("--fake-runtime", agentConfig.fakeRuntime, "run no containers (tests): tasks move through their lifecycle in memory");
+  agent->add_option("--log-level", agentConfig.logLevel, "debug, info, warn or error")->capture_default_str();
+
   CLI11_PARSE(app, argc, argv);
   if (server->parsed() || up->parsed()) return berth::cmd::runServer(config);
+  if (agent->parsed()) return berth::cmd::runAgent(agentConfig);
   std::cerr << app.help();
   return 2;
 }

@@ -75,7 +75,10 @@ std::optional<std::int64_t> intField(const json& j, const char* f) {
 }
 
 const json* containerOverride(const json& overrides, const std::string& name) {
-  for (const auto& o : arrayOrEmpty(overrides, "containerOverrides"))
+  // Iterate the request's own array: a pointer into a copy would dangle.
+  const json* list = optField(overrides, "containerOverrides");
+  if (!list || !list->is_array()) return nullptr;
+  for (const auto& o : *list)
     if (stringOr(o, "name", "") == name) return &o;
   return nullptr;
 }

@@ -94,7 +94,10 @@ struct LaunchPlan {
 };
 
 const json* findContainerOverride(const json& overrides, const std::string& name) {
-  for (const auto& o : arrayOrEmpty(overrides, "containerOverrides"))
+  // Iterate the request's own array: a pointer into a copy would dangle.
+  const json* list = optField(overrides, "containerOverrides");
+  if (!list || !list->is_array()) return nullptr;
+  for (const auto& o : *list)
     if (stringOr(o, "name", "") == name) return &o;
   return nullptr;
 }
@@ -498,7 +501,7 @@ json* findContainer(json& task, const std::string& name) {
 }
 
 struct ParsedContainerChange {
-  const json* change;
+  const json* change;  // points into the list given to parseContainerChanges
   std::string name;
   std::optional<ContainerStatus> status;
 };
@@ -763,7 +766,8 @@ Result<json> submitTaskStateChange(EcsContext& ctx, const json& request) {
     reported = parseTaskStatus(*s);
     if (!reported) return invalid("Invalid task status '" + *s + "'.");
   }
-  auto containers = parseContainerChanges(arrayOrEmpty(request, "containers"));
+  const json containerList = arrayOrEmpty(request, "containers");  // outlives the parsed pointers into it
+  auto containers = parseContainerChanges(containerList);
   if (!containers.ok()) return containers.takeError();
   const double now = ctx.clock.epochSeconds();
   auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
@@ -785,7 +789,8 @@ Result<json> submitContainerStateChange(EcsContext& ctx, const json& request) {
   if (!cluster.ok()) return cluster.takeError();
   std::string ref = stringOr(request, "task", "");
   if (ref.empty()) return invalid("task must be specified.");
-  auto parsed = parseContainerChanges(json::array({request}));
+  const json single = json::array({request});  // outlives the parsed pointers into it
+  auto parsed = parseContainerChanges(single);
   if (!parsed.ok()) return parsed.takeError();
   const auto& change = parsed->front();
   auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {

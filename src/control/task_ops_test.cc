@@ -195,7 +195,7 @@ TEST_F(TaskOpsTest, OverridesChangeTheReservationAndAreReported) {
 TEST_F(TaskOpsTest, AwsvpcTasksStartProvisioningAndNeedANetworkConfiguration) {
   registerInstance();
   registerTd(json{{"family", "vpc"}, {"networkMode", "awsvpc"}, {"requiresCompatibilities", {"FARGATE"}}, {"cpu", "256"}, {"memory", "512"},
-                  {"containerDefinitions", {{{"name", "a"}, {"image", "x"}, {"portMappings", {{{"containerPort", 80}}}}}}}}});
+                  {"containerDefinitions", {{{"name", "a"}, {"image", "x"}, {"portMappings", {{{"containerPort", 80}}}}}}}});
   EXPECT_EQ(failCode(runTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "vpc"}})), ErrorCode::kInvalidParameter);
   json r = run(json{{"taskDefinition", "vpc"}, {"launchType", "FARGATE"},
                     {"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", {"subnet-1"}}}}}}});

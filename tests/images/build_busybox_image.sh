@@ -18,7 +18,7 @@ for tool in umoci; do
   command -v "$tool" >/dev/null || { echo "build_busybox_image: $tool not found (apt-get install $tool)" >&2; exit 2; }
 done
 [ -x "$busybox" ] || { echo "build_busybox_image: $busybox not found (apt-get install busybox-static)" >&2; exit 2; }
-if ! file_out=$(LC_ALL=C "$busybox" 2>&1 | head -1) || [[ "$file_out" != BusyBox* ]]; then
+if ! "$busybox" --list >/dev/null 2>&1; then
   echo "build_busybox_image: $busybox does not look like busybox" >&2; exit 2
 fi
 

@@ -1,0 +1,168 @@
+#include "cmd/agent_command.h"
+
+#include <signal.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <thread>
+
+#include "agent/fake_node.h"
+#include "agent/node_backends.h"
+#include "common/log.h"
+#include "images/image_store_impl.h"
+#include "runtime/conmon_runtime.h"
+#include "runtime/fake_runtime.h"
+
+namespace berth::cmd {
+
+struct NodeAgent::Parts {
+  SystemClock clock;
+  std::unique_ptr<runtime::Runtime> runtime;
+  std::unique_ptr<images::ImageStore> images;
+  std::unique_ptr<agent::RootfsProvider> rootfs;
+  std::unique_ptr<agent::LocalRecord> record;
+  std::unique_ptr<agent::ServerClient> client;
+  std::unique_ptr<agent::ServerStateReporter> reporter;
+  std::unique_ptr<agent::TaskEnv> env;
+  std::unique_ptr<agent::Agent> agent;
+  std::thread loop;
+};
+
+namespace {
+
+Result<images::PullBehavior> parsePullBehavior(const std::string& s) {
+  if (s == "default") return images::PullBehavior::kDefault;
+  if (s == "always") return images::PullBehavior::kAlways;
+  if (s == "once") return images::PullBehavior::kOnce;
+  if (s == "prefer-cached") return images::PullBehavior::kPreferCached;
+  return Error::make(ErrorCode::kInvalidParameter, "--pull-behavior must be default, always, once or prefer-cached", s);
+}
+
+std::string envOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::string(v) : fallback;
+}
+
+}  // namespace
+
+Result<api::AwsCredentials> agentCredentialsFromEnv() {
+  for (auto [id, secret] : {std::pair{"BERTH_ACCESS_KEY_ID", "BERTH_SECRET_ACCESS_KEY"},
+                            std::pair{"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"}}) {
+    const char* i = std::getenv(id);
+    const char* s = std::getenv(secret);
+    if (i && *i && s && *s) return api::AwsCredentials{i, s};
+  }
+  return Error::make(ErrorCode::kInvalidParameter,
+                     "no credentials: set BERTH_ACCESS_KEY_ID/BERTH_SECRET_ACCESS_KEY (or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)");
+}
+
+NodeAgent::NodeAgent(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+
+NodeAgent::~NodeAgent() {
+  stop();
+  if (parts_->loop.joinable()) parts_->loop.join();
+  parts_->agent.reset();  // joins task runners before what they use goes away
+}
+
+void NodeAgent::stop() {
+  if (parts_->agent) parts_->agent->stop();
+}
+
+Result<std::unique_ptr<NodeAgent>> NodeAgent::start(const AgentConfig& config, const api::AwsCredentials& credentials) {
+  auto parts = std::make_unique<Parts>();
+  auto endpoint = agent::parseServerUrl(config.server);
+  if (!endpoint.ok()) return endpoint.takeError();
+  endpoint->region = !config.region.empty() ? config.region : envOr("AWS_REGION", envOr("AWS_DEFAULT_REGION", "us-east-1"));
+  endpoint->credentials = credentials;
+  auto behavior = parsePullBehavior(config.pullBehavior);
+  if (!behavior.ok()) return behavior.takeError();
+
+  std::error_code ec;
+  std::filesystem::create_directories(config.dataDir, ec);
+  if (ec) return Error::make(ErrorCode::kIo, "cannot create agent data dir: " + ec.message(), config.dataDir);
+  const auto dir = std::filesystem::absolute(config.dataDir);
+
+  agent::SpecBuilder specBuilder;
+  if (config.fakeRuntime) {
+    parts->runtime = std::make_unique<runtime::FakeRuntime>(parts->clock);
+    parts->images = std::make_unique<agent::FakeImageStore>();
+    parts->rootfs = std::make_unique<agent::DirectoryRootfs>();
+    specBuilder = agent::fakeSpec;
+  } else {
+    runtime::ConmonRuntimeOptions ro;
+    ro.rootDir = (dir / "runtime").string();
+    parts->runtime = std::make_unique<runtime::ConmonRuntime>(ro);
+    images::ImageStoreOptions io;
+    io.root = (dir / "images").string();
+    auto store = images::ImageStoreImpl::open(io);
+    if (!store.ok()) return store.takeError();
+    parts->images = std::move(*store);
+    parts->rootfs = std::make_unique<agent::OverlayRootfs>();
+    specBuilder = agent::makeOciSpecBuilder();
+  }
+  auto record = agent::LocalRecord::open(dir.string());
+  if (!record.ok()) return record.takeError();
+  parts->record = std::move(*record);
+  parts->client = std::make_unique<agent::ServerClient>(*endpoint, parts->clock);
+  parts->reporter = std::make_unique<agent::ServerStateReporter>(*parts->client);
+  parts->env = std::make_unique<agent::TaskEnv>(agent::TaskEnv{*parts->images, *parts->runtime, *parts->rootfs,
+                                                               *parts->reporter, *parts->record, parts->clock,
+                                                               std::move(specBuilder), (dir / "tasks").string(),
+                                                               *behavior});
+
+  agent::AgentOptions options;
+  options.dataDir = dir.string();
+  options.instance.cluster = config.cluster;
+  options.instance.availabilityZone = config.availabilityZone;
+  options.instance.instanceType = config.instanceType;
+  options.instance.cpuUnits = config.cpu;
+  options.instance.memoryMiB = config.memory;
+  for (const auto& a : config.attributes) {
+    auto eq = a.find('=');
+    if (eq == std::string::npos || eq == 0)
+      return Error::make(ErrorCode::kInvalidParameter, "--attribute must be KEY=VALUE", a);
+    options.instance.attributes.emplace_back(a.substr(0, eq), a.substr(eq + 1));
+  }
+  parts->agent = std::make_unique<agent::Agent>(options, *parts->client, *parts->env, *parts->record);
+  auto st = parts->agent->start();
+  if (!st.ok()) return st.takeError();
+  auto* a = parts->agent.get();
+  parts->loop = std::thread([a] { a->run(); });
+  return std::unique_ptr<NodeAgent>(new NodeAgent(std::move(parts)));
+}
+
+int runAgent(const AgentConfig& config) {
+  log::Level level;
+  if (!log::parseLevel(config.logLevel, level)) {
+    std::cerr << "berth: --log-level must be debug, info, warn or error\n";
+    return 2;
+  }
+  log::setLevel(level);
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  auto creds = agentCredentialsFromEnv();
+  if (!creds.ok()) {
+    std::cerr << "berth agent: " << creds.error().message << "\n";
+    return 2;
+  }
+  auto node = NodeAgent::start(config, *creds);
+  if (!node.ok()) {
+    std::cerr << "berth agent: " << node.error().message
+              << (node.error().context.empty() ? "" : " (" + node.error().context + ")") << "\n";
+    return 1;
+  }
+  std::cout << "berth agent running (cluster " << config.cluster << ")" << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  log::info("agent shutting down; containers keep running", {{"signal", sig}});
+  node->reset();
+  return 0;
+}
+
+}  // namespace berth::cmd

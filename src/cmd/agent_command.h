@@ -1,0 +1,48 @@
+#pragma once
+// `berth agent`: the node agent as its own process, and the pieces `berth up`
+// reuses to run one next to the server.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "agent/agent.h"
+#include "api/credentials.h"
+
+namespace berth::cmd {
+
+struct AgentConfig {
+  std::string server;  // http://HOST:PORT
+  std::string cluster = "default";
+  std::string dataDir = "./berth-agent";
+  std::vector<std::string> attributes;  // "k=v"
+  std::string availabilityZone = "local-1a";
+  std::string instanceType = "berth.local";
+  std::int64_t cpu = 0;     // units; 0 = 1024 per core
+  std::int64_t memory = 0;  // MiB; 0 = detected less the reserve
+  std::string region;       // empty = AWS_REGION / AWS_DEFAULT_REGION / us-east-1
+  std::string logLevel = "info";
+  std::string pullBehavior = "default";  // ECS_IMAGE_PULL_BEHAVIOR
+  bool fakeRuntime = false;              // no containers: FakeRuntime + instant images (tests, simulation)
+};
+
+// A running agent with everything it owns (runtime, image store, record).
+class NodeAgent {
+ public:
+  static Result<std::unique_ptr<NodeAgent>> start(const AgentConfig& config, const api::AwsCredentials& credentials);
+  ~NodeAgent();  // stops the poll loop; containers keep running
+  void stop();
+
+ private:
+  struct Parts;
+  explicit NodeAgent(std::unique_ptr<Parts> parts);
+  std::unique_ptr<Parts> parts_;
+};
+
+// Credentials for a standalone agent: BERTH_* first, then AWS_*.
+Result<api::AwsCredentials> agentCredentialsFromEnv();
+
+int runAgent(const AgentConfig& config);
+
+}  // namespace berth::cmd
