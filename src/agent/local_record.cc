@@ -66,7 +66,9 @@ Result<AgentState> agentStateFromJson(const nlohmann::json& doc) {
   AgentState s;
   s.clusterArn = doc.value("clusterArn", "");
   s.containerInstanceArn = doc.value("containerInstanceArn", "");
-  for (const auto& [arn, t] : doc.value("tasks", nlohmann::json::object()).items()) {
+  // Keep the tasks object alive for the loop: items() does not own its json.
+  const nlohmann::json tasks = doc.value("tasks", nlohmann::json::object());
+  for (const auto& [arn, t] : tasks.items()) {
     TaskRecord r;
     r.taskArn = t.value("taskArn", arn);
     r.lastStatus = t.value("lastStatus", "PENDING");

@@ -213,7 +213,8 @@ void TaskRunner::recover() {
     finished_ = true;
     return;
   }
-  stopping_ = record_.desiredStatus == "STOPPED";
+  // A stop that was under way is begun again by monitor() (desired_ is
+  // STOPPED): the stop signal is re-sent and the grace period restarts.
   bool anyRunning = false;
   for (auto& c : record_.containers) {
     auto state = env_.runtime.state(c.runtimeId);
@@ -239,6 +240,15 @@ void TaskRunner::recover() {
     return;
   }
   report(record_.lastStatus == "PENDING" ? "RUNNING" : record_.lastStatus);
+  // An essential container that exited while we were away stops its siblings
+  // (pollContainers only sees exits that happen from now on).
+  if (anyRunning && !stopping_ && record_.desiredStatus != "STOPPED") {
+    for (const auto& c : record_.containers) {
+      if (c.lastStatus != "STOPPED") continue;
+      for (const auto& p : plan_->containers)
+        if (p.name == c.name && p.essential && !stopping_) beginStop("EssentialContainerExited", kEssentialExitedReason);
+    }
+  }
 }
 
 bool TaskRunner::pollContainers() {
@@ -264,11 +274,13 @@ void TaskRunner::beginStop(const std::string& stopCode, const std::string& reaso
   if (stopCode_.empty()) stopCode_ = stopCode;
   if (stoppedReason_.empty()) stoppedReason_ = reason;
   timestamps_["stoppingAt"] = now();
-  // The longest stopTimeout of the running containers bounds the graceful phase.
-  auto timeout = env_.defaultStopTimeout;
-  for (const auto& p : plan_->containers)
-    if (p.stopTimeoutSeconds) timeout = std::max(timeout, std::chrono::seconds(*p.stopTimeoutSeconds));
-  killDeadline_ = env_.clock.monotonicNow() + timeout;
+  // A container's stopTimeout replaces the agent default (as in ECS); each
+  // container is SIGKILLed when its own grace period ends.
+  const auto begin = env_.clock.monotonicNow();
+  for (const auto& p : plan_->containers) {
+    auto timeout = p.stopTimeoutSeconds ? std::chrono::seconds(*p.stopTimeoutSeconds) : env_.defaultStopTimeout;
+    killDeadlines_[p.name] = begin + timeout;
+  }
   for (auto& c : record_.containers) {
     if (c.lastStatus != "RUNNING") continue;
     int sig = SIGTERM;
@@ -300,10 +312,15 @@ void TaskRunner::monitor() {
       cleanupAndStop();
       return;
     }
-    if (stopping_ && !killed_ && env_.clock.monotonicNow() >= killDeadline_) {
-      for (const auto& c : record_.containers)
-        if (c.lastStatus != "STOPPED") (void)env_.runtime.kill(c.runtimeId, SIGKILL);
-      killed_ = true;
+    if (stopping_) {
+      const auto t = env_.clock.monotonicNow();
+      for (const auto& c : record_.containers) {
+        if (c.lastStatus == "STOPPED" || killed_.count(c.name)) continue;
+        auto deadline = killDeadlines_.find(c.name);
+        if (deadline != killDeadlines_.end() && t < deadline->second) continue;
+        (void)env_.runtime.kill(c.runtimeId, SIGKILL);
+        killed_.insert(c.name);
+      }
     }
     if (changed) report(stopping_ ? "STOPPING" : record_.lastStatus);
   }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,8 +115,9 @@ class TaskRunner {
   bool stopping_ = false;
   std::string stopCode_;
   std::string stoppedReason_;
-  std::chrono::steady_clock::time_point killDeadline_{};
-  bool killed_ = false;
+  // Each container gets its own stopTimeout (or the agent default) before SIGKILL.
+  std::map<std::string, std::chrono::steady_clock::time_point> killDeadlines_;
+  std::set<std::string> killed_;
   nlohmann::json timestamps_ = nlohmann::json::object();
   std::thread thread_;
 };

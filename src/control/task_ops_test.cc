@@ -134,10 +134,12 @@ TEST_F(TaskOpsTest, RunTaskPlacesUntilFullThenReportsWhy) {
   registerTd(json{{"family", "port"}, {"containerDefinitions", {{{"name", "a"}, {"image", "x"}, {"memory", 10},
                                                                   {"portMappings", {{{"containerPort", 80}, {"hostPort", 8080}}}}}}}});
   r = run(json{{"taskDefinition", "port"}, {"count", 3}});
+  // First fit walks instances in id order; both have room for 10 MiB.
+  const std::string first = std::min(ci, ci2), second = std::max(ci, ci2);
   ASSERT_EQ(r["tasks"].size(), 2u);
-  EXPECT_EQ(r["tasks"][0]["containerInstanceArn"], ci);  // first fit: the first instance still has room for 10 MiB
-  EXPECT_EQ(r["tasks"][1]["containerInstanceArn"], ci2);  // 8080 is taken on the first
-  EXPECT_EQ(r["failures"], (json{{{"arn", ci}, {"reason", "RESOURCE:PORTS"}}, {{"arn", ci2}, {"reason", "RESOURCE:PORTS"}}}));
+  EXPECT_EQ(r["tasks"][0]["containerInstanceArn"], first);
+  EXPECT_EQ(r["tasks"][1]["containerInstanceArn"], second);  // 8080 is taken on the first
+  EXPECT_EQ(r["failures"], (json{{{"arn", first}, {"reason", "RESOURCE:PORTS"}}, {{"arn", second}, {"reason", "RESOURCE:PORTS"}}}));
   EXPECT_EQ(failCode(runTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "web"}, {"count", 11}})), ErrorCode::kInvalidParameter);
   EXPECT_EQ(failCode(runTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "web"}, {"count", 0}})), ErrorCode::kInvalidParameter);
 }
@@ -351,7 +353,9 @@ TEST_F(TaskOpsTest, DescribeAndListTasks) {
   registerWeb();
   registerTd(json{{"family", "batch"}, {"containerDefinitions", {{{"name", "j"}, {"image", "x"}, {"memory", 10}}}}});
   std::vector<std::string> web;
-  for (int i = 0; i < 3; ++i) web.push_back(run(json{{"taskDefinition", "web"}, {"startedBy", "ci"}})["tasks"][0]["taskArn"]);
+  for (int i = 0; i < 3; ++i)
+    web.push_back(mustOk(startTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "web"}, {"startedBy", "ci"},
+                                               {"containerInstances", {a}}}))["tasks"][0]["taskArn"]);
   json svc = mustOk(startTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "batch"}, {"group", "service:api"},
                                           {"containerInstances", {b}}}))["tasks"][0];
   mustOk(stopTask(ctx(), json{{"cluster", "prod"}, {"task", web[0]}}));
@@ -429,8 +433,8 @@ TEST_F(TaskOpsTest, ConcurrentRunTaskKeepsRemainingResourcesExact) {
   EXPECT_EQ(placed.load() + unplaced.load() + errors.load(), kThreads * kPerThread);
   RecordProperty("conflictErrors", errors.load());
   std::map<std::string, int> perInstance;
-  for (const auto& arn : mustOk(listTasks(ctx(), json{{"cluster", "prod"}, {"maxResults", 100}}))["taskArns"])
-    ++perInstance[task(arn)["containerInstanceArn"]];
+  const json listed = mustOk(listTasks(ctx(), json{{"cluster", "prod"}, {"maxResults", 100}}));
+  for (const auto& arn : listed["taskArns"]) ++perInstance[task(arn)["containerInstanceArn"]];
   for (const auto& ci : instances) {
     EXPECT_EQ(perInstance[ci], 14) << ci;
     EXPECT_EQ(remaining(ci, "MEMORY"), 1000 - 70 * perInstance[ci]);

@@ -56,7 +56,9 @@ TaskStatusStep nextTaskStatus(TaskStatus current, TaskStatus reported, StatusSou
   if (!allowed) return step;
   step.accepted = true;
   step.next = reported;
-  step.reachedRunning = current < S::kRunning && reported >= S::kRunning;
+  // Jumping from before RUNNING straight to STOPPED means it never ran (a
+  // failed start), so only a status in RUNNING..DEPROVISIONING counts as started.
+  step.reachedRunning = current < S::kRunning && reported >= S::kRunning && reported != S::kStopped;
   step.reachedStopping = current < S::kDeactivating && reported >= S::kDeactivating;
   step.reachedStopped = reported == S::kStopped;
   return step;

@@ -47,7 +47,7 @@ struct TaskTransitionRule {
 struct TaskStatusStep {
   bool accepted = false;     // false: ignored (backward, repeated or not allowed)
   TaskStatus next{};         // the status after the step (== current when ignored)
-  bool reachedRunning = false;   // crossed into RUNNING (sets startedAt)
+  bool reachedRunning = false;   // crossed into RUNNING..DEPROVISIONING (sets startedAt); not a jump to STOPPED
   bool reachedStopping = false;  // crossed into DEACTIVATING..DEPROVISIONING (sets stoppingAt)
   bool reachedStopped = false;   // became STOPPED (terminal: release resources, stoppedAt)
 };

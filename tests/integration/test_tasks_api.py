@@ -167,6 +167,11 @@ class TasksApiTest(ServerTestCase):
         self.ecs.submit_task_state_change(cluster=self.cluster, task=arn, status="PENDING")
         self.assertEqual(self.describe_task(arn)["lastStatus"], "RUNNING")
 
+        # The agent's next poll sees its own report; nothing else is pending.
+        status, got = self.poll(ci_arn, since=version, wait=5)
+        self.assertEqual(got["tasks"][0]["lastStatus"], "RUNNING")
+        version = got["version"]
+
         # StopTask while the agent waits on the channel: the poll returns with desiredStatus STOPPED.
         result = {}
         waiter = threading.Thread(target=lambda: result.update(zip(("status", "body"), self.poll(ci_arn, since=version, wait=15))))
