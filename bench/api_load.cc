@@ -42,6 +42,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>  // before Boost.Asio 1.74: its awaitable.hpp uses std::exchange without including it
 #include <vector>
 
 #include <boost/asio.hpp>

@@ -2,9 +2,10 @@
 # Node benchmarks, bounded (about 5-6 minutes; every phase has a time budget).
 #   ./bench/run_node.sh                 print the markdown tables
 #   ./bench/run_node.sh --write-docs    also replace the generated blocks in docs/benchmarks.md
-# Env: BUILD_DIR (default build), NODEBENCH_COUNT (RunTask/runc/podman runs, default 100),
+# Env: BUILD_DIR (default build), BERTH_BIN (use this binary, build nothing), NODEBENCH_COUNT (RunTask/runc/podman runs, default 100),
 #      NODEBENCH_PULL_RUNS (default 3), NODEBENCH_PULL_BEHAVIORS (agent --pull-behavior
 #      values for the RunTask runs, default "default,prefer-cached"), NODEBENCH_SKIP_PODMAN=1,
+#      NODEBENCH_CACHE (where the generated ~150 MB test image is kept, default $BUILD/nodebench-cache),
 #      BENCH_OUT (also write the markdown to this file).
 #
 # Needs root, runc, conmon, skopeo, umoci, docker-registry, busybox-static and
@@ -37,10 +38,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 2
 fi
 
-if [ ! -f "$BUILD/build.ninja" ]; then
-  cmake -G Ninja -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+BERTH="${BERTH_BIN:-}"
+if [ -z "$BERTH" ]; then
+  if [ ! -f "$BUILD/build.ninja" ]; then
+    cmake -G Ninja -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  fi
+  cmake --build "$BUILD" -j "${BENCH_JOBS:-2}" --target berth >/dev/null
+  BERTH="$BUILD/berth"
 fi
-cmake --build "$BUILD" -j "${BENCH_JOBS:-2}" --target berth >/dev/null
+BERTH="$(realpath "$BERTH")"
 
 WORK="$(mktemp -d "${BERTH_BENCH_DIR:-/tmp}/berth-nodebench-XXXXXX")"
 REGISTRY_PID=""
@@ -71,7 +77,7 @@ timeout 120 skopeo copy --quiet --dest-tls-verify=false "oci:$WORK/busybox-layou
 # The big image is deterministic: build it once per version of its generator
 # and keep it under the build dir (about 150 MB), then push it to this run's registry.
 GEN_SUM="$(sha256sum "$NODE/make_big_image.py" | cut -c1-12)"
-CACHE="$BUILD/nodebench-cache"
+CACHE="${NODEBENCH_CACHE:-$BUILD/nodebench-cache}"
 BIG="$CACHE/big-$GEN_SUM"
 if [ ! -f "$BIG/info.json" ]; then
   rm -rf "$CACHE" && mkdir -p "$CACHE"
@@ -84,11 +90,11 @@ timeout 180 skopeo copy --quiet --dest-tls-verify=false "oci:$BIG:big" "docker:/
 COUNT="${NODEBENCH_COUNT:-100}"
 PODMAN_ARGS=()
 if [ "${NODEBENCH_SKIP_PODMAN:-0}" = 1 ]; then PODMAN_ARGS=(--skip-podman); fi
-timeout 480 "$PY" "$NODE/run_task_bench.py" --berth "$BUILD/berth" --image "$REG/nodebench/busybox:latest" \
+timeout 480 "$PY" "$NODE/run_task_bench.py" --berth "$BERTH" --image "$REG/nodebench/busybox:latest" \
   --layout "$WORK/busybox-layout" --work "$WORK" --out "$WORK/run_task.json" --count "$COUNT" \
   --pull-behaviors "${NODEBENCH_PULL_BEHAVIORS:-default,prefer-cached}" "${PODMAN_ARGS[@]}"
 
-timeout 300 "$PY" "$NODE/pull_bench.py" --berth "$BUILD/berth" --ref "$REG/nodebench/big:v1" --work "$WORK" \
+timeout 300 "$PY" "$NODE/pull_bench.py" --berth "$BERTH" --ref "$REG/nodebench/big:v1" --work "$WORK" \
   --out "$WORK/pull.json" --runs "${NODEBENCH_PULL_RUNS:-3}" --image-info "$(cat "$BIG/info.json")"
 
 LOAD_AFTER="$(loadavg)"

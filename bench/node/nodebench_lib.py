@@ -190,3 +190,23 @@ def unmount_all_under(prefix):
 def write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=1, default=str)
+
+
+def remove_cgroups(rel_paths):
+    """rmdir of (empty) cgroups, deepest first, in every v1 controller and in
+    the v2 tree. A cgroup still in use is left alone (rmdir fails). Returns
+    how many of rel_paths existed in at least one hierarchy and went away."""
+    removed = set()
+    roots = [os.path.join("/sys/fs/cgroup", d) for d in sorted(os.listdir("/sys/fs/cgroup"))]
+    if os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+        roots = ["/sys/fs/cgroup"]
+    for rel in sorted(set(rel_paths), key=lambda p: p.count("/"), reverse=True):
+        for root in roots:
+            path = os.path.join(root, rel.strip("/"))
+            if os.path.isdir(path):
+                try:
+                    os.rmdir(path)
+                    removed.add(rel)
+                except OSError:
+                    pass
+    return len(removed)

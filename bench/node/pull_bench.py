@@ -41,7 +41,9 @@ def berth_pull(ecs, args, endpoint, td, work, i):
         nb.wait_status(ecs, cluster, arn, ("STOPPED",), timeout=60)
         sample["store_bytes"] = dir_bytes(os.path.join(agent_dir, "images"))
     finally:
-        agent.stop()
+        # Task STOPPED: SIGTERM, then SIGKILL after 3 s rather than waiting out
+        # the agent's in-flight PollTasks (up to 20 s).
+        agent.stop(timeout=3)
         sample["load_after"] = nb.loadavg()
         left = nb.unmount_all_under(agent_dir)
         if left:

@@ -33,6 +33,7 @@ def bench_berth(args, image, work, pull_behavior, count, budget):
     server = agent = None
     res = {"pull_behavior": pull_behavior, "load_before": nb.loadavg(), "samples": [], "failures": []}
     agent_config = None
+    task_cgroups = []
     try:
         server, endpoint = nb.start_server(args.berth, os.path.join(work, "server"))
         agent_dir = os.path.join(work, "agent-" + pull_behavior)
@@ -59,6 +60,7 @@ def bench_berth(args, image, work, pull_behavior, count, budget):
                         config = json.load(f)
             ecs.stop_task(cluster=CLUSTER, task=arn, reason="nodebench")
             stopped, _ = nb.wait_status(ecs, CLUSTER, arn, ("STOPPED",), timeout=60)
+            task_cgroups.extend(["/berth/%s/app" % arn.rsplit("/", 1)[1], "/berth/" + arn.rsplit("/", 1)[1]])
             if task["lastStatus"] != "RUNNING":
                 return None, {"i": i, "status": task["lastStatus"], "reason": stopped.get("stoppedReason"),
                               "containers": [c.get("reason") for c in stopped.get("containers", [])]}, None
@@ -90,9 +92,13 @@ def bench_berth(args, image, work, pull_behavior, count, budget):
         res["elapsed"] = time.monotonic() - start
     finally:
         if agent:
-            agent.stop()
+            # Every task is STOPPED by now. SIGTERM alone would wait out the
+            # agent's in-flight PollTasks (up to 20 s); nothing is left to lose.
+            agent.stop(timeout=3)
         if server:
             server.stop()
+        # The agent leaves each task's (empty) parent cgroup behind; remove ours.
+        res["agent_leftover_cgroups_removed"] = nb.remove_cgroups(task_cgroups)
         res["load_after"] = nb.loadavg()
     return res, agent_config
 
@@ -136,8 +142,12 @@ def bench_floor(args, agent_config, work, count, budget):
     unpacked, config = floor_bundle(args, agent_config, work)
 
     def write_config(i):
+        # Nested like the agent's /berth/<task>/<container>: the container's
+        # cpu.shares (2 for a container without cpu units, as ECS sets it)
+        # then only competes inside its own parent. At the top level it would
+        # compete with the whole machine and runc init crawls under load.
         c = json.loads(json.dumps(config))
-        c.setdefault("linux", {})["cgroupsPath"] = "/nodebench-floor-%d" % i
+        c.setdefault("linux", {})["cgroupsPath"] = "/nodebench-floor/%d/app" % i
         with open(os.path.join(unpacked, "config.json"), "w") as f:
             json.dump(c, f)
 
@@ -175,6 +185,7 @@ def bench_floor(args, agent_config, work, count, budget):
                         ok = p.returncode == 0
                 t1 = time.monotonic()
                 subprocess.run(runc + ["delete", "-f", cid], **quiet)
+                nb.remove_cgroups(["/nodebench-floor/%d/app" % i, "/nodebench-floor/%d" % i])
                 if ok:
                     res[variant].append(t1 - t0)
                 else:
@@ -189,6 +200,7 @@ def bench_floor(args, agent_config, work, count, budget):
         ls = subprocess.run(runc + ["list", "-q"], capture_output=True, text=True, timeout=30)
         for cid in ls.stdout.split():
             subprocess.run(runc + ["delete", "-f", cid], **quiet)
+        nb.remove_cgroups([p % i for i in range(count) for p in ("/nodebench-floor/%d/app", "/nodebench-floor/%d")] + ["/nodebench-floor"])
         err.close()
         res["load_after"] = nb.loadavg()
         res["elapsed"] = time.monotonic() - start
@@ -242,6 +254,7 @@ def bench_podman(args, work, count, budget):
     finally:
         subprocess.run(base + ["rm", "-a", "-f", "-t", "0"], **quiet)
         subprocess.run(base + ["rmi", "-a", "-f"], **quiet)
+        nb.remove_cgroups(["/libpod_parent/conmon", "/libpod_parent"])
         res["load_after"] = nb.loadavg()
         res["elapsed"] = time.monotonic() - start
     return res

@@ -24,10 +24,14 @@ int main(int argc, char** argv) {
     sub->add_option("--worker-threads", config.workerThreads, "threads running API handlers")->capture_default_str()
         ->check(CLI::Range(1, 1024));
     sub->add_option("--log-level", config.logLevel, "debug, info, warn or error")->capture_default_str();
+    sub->add_option("--stopped-task-retention", config.stoppedTaskRetentionSeconds,
+                    "seconds a STOPPED task stays describable")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
   };
   auto* server = app.add_subcommand("server", "run the control plane (API, state store, reconcilers)");
   addServerFlags(server);
-  auto* up = app.add_subcommand("up", "run the embedded default: server with SQLite under --data-dir");
+  auto* up = app.add_subcommand("up", "run the embedded default: server plus a local agent, SQLite state under --data-dir");
   addServerFlags(up);
 
   berth::cmd::AgentConfig agentConfig;
@@ -48,8 +52,21 @@ int main(int argc, char** argv) {
   agent->add_flag("--fake-runtime", agentConfig.fakeRuntime, "run no containers (tests): tasks move through their lifecycle in memory");
   agent->add_option("--log-level", agentConfig.logLevel, "debug, info, warn or error")->capture_default_str();
 
+  // `up` runs a local agent too: the agent settings that make sense next to the server.
+  berth::cmd::AgentConfig upAgent;
+  upAgent.dataDir.clear();  // DIR/agent
+  up->add_option("--cluster", upAgent.cluster, "cluster the local agent joins")->capture_default_str();
+  up->add_option("--attribute", upAgent.attributes, "custom attribute KEY=VALUE for the local instance (repeatable)");
+  up->add_option("--availability-zone", upAgent.availabilityZone, "ecs.availability-zone of the local instance")
+      ->capture_default_str();
+  up->add_option("--cpu", upAgent.cpu, "CPU units to register (default 1024 per core)")->check(CLI::NonNegativeNumber);
+  up->add_option("--memory", upAgent.memory, "MiB of memory to register")->check(CLI::NonNegativeNumber);
+  up->add_option("--pull-behavior", upAgent.pullBehavior, "default, always, once or prefer-cached")->capture_default_str();
+  up->add_flag("--fake-runtime", upAgent.fakeRuntime, "run no containers (tests)");
+
   CLI11_PARSE(app, argc, argv);
-  if (server->parsed() || up->parsed()) return berth::cmd::runServer(config);
+  if (server->parsed()) return berth::cmd::runServer(config);
+  if (up->parsed()) return berth::cmd::runUp(config, upAgent);
   if (agent->parsed()) return berth::cmd::runAgent(agentConfig);
   std::cerr << app.help();
   return 2;

@@ -48,6 +48,15 @@ std::optional<std::string> storeKeyForArn(const AccountInfo& account, const std:
   if (!parsed || parsed->service != "ecs" || parsed->account != account.accountId || parsed->region != account.region)
     return std::nullopt;
   if (parsed->resourceType == "cluster") return keys::cluster(parsed->resource);
+  // Tasks and container instances: "<type>/<cluster>/<id>".
+  if (parsed->resourceType == "task" || parsed->resourceType == "container-instance") {
+    auto slash = parsed->resource.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == parsed->resource.size()) return std::nullopt;
+    std::string cluster = parsed->resource.substr(0, slash);
+    std::string id = parsed->resource.substr(slash + 1);
+    if (id.find('/') != std::string::npos) return std::nullopt;
+    return parsed->resourceType == "task" ? keys::task(cluster, id) : keys::containerInstance(cluster, id);
+  }
   if (parsed->resourceType == "task-definition") {
     auto ref = parseTaskDefinitionRef(parsed->resource);
     if (!ref || !ref->revision) return std::nullopt;

@@ -64,6 +64,26 @@ Result<TaskDefinitionRef> requireRef(const json& request, const char* field, boo
   return *ref;
 }
 
+// Whether any task record (running or stopped but not yet reaped) names this revision.
+// TODO(berth): an index by task definition when clusters hold many tasks. #7
+bool taskDefinitionInUse(const StateCache& cache, const std::string& arn) {
+  bool used = false;
+  cache.scan(std::string(keys::kTasks), "", [&](const std::string&, const CachedObject& o) {
+    if (o.doc.value("taskDefinitionArn", "") == arn) used = true;
+    return !used;
+  });
+  return used;
+}
+
+// Deletes a non-ACTIVE revision and updates its family's counters.
+store::TxnRequest removeRevision(const EcsContext& ctx, const ResolvedTaskDefinition& found, const std::string& family) {
+  const auto familyKey = keys::family(family);
+  auto counters = FamilyCounters::from(ctx.cache.get(familyKey));
+  counters.inactiveRevisions -= 1;
+  return store::TxnRequest{{{found.key, found.object.modRevision}, pinned(ctx.cache, familyKey)},
+                           {store::Op::del(found.key), store::Op::put(familyKey, counters.toJson(family).dump())}};
+}
+
 }  // namespace
 
 std::optional<TaskDefinitionRef> parseTaskDefinitionRef(const std::string& input) {
@@ -277,16 +297,19 @@ Result<json> deleteTaskDefinitions(EcsContext& ctx, const json& request) {
                           "The specified task definition is still in ACTIVE status. Deregister it first."};
         return store::TxnRequest{};
       }
+      if (td.value("status", "") == "DELETE_IN_PROGRESS") return store::TxnRequest{};  // already requested
       td["status"] = "DELETE_IN_PROGRESS";
       td["deleteRequestedAt"] = ctx.clock.epochSeconds();
-      // Nothing can reference a task definition yet (no tasks or services run
-      // from it), so the revision is removed now; its number stays used.
-      const auto familyKey = keys::family(ref->family);
-      auto counters = FamilyCounters::from(ctx.cache.get(familyKey));
-      counters.inactiveRevisions -= 1;
-      return store::TxnRequest{
-          {{found->key, found->object.modRevision}, pinned(ctx.cache, familyKey)},
-          {store::Op::del(found->key), store::Op::put(familyKey, counters.toJson(ref->family).dump())}};
+      // A revision that tasks still reference stays DELETE_IN_PROGRESS until
+      // they are gone (purgeDeletedTaskDefinitions); otherwise it goes now.
+      // Either way its number is never reused.
+      if (taskDefinitionInUse(ctx.cache, td.value("taskDefinitionArn", ""))) {
+        json stored = found->object.doc;
+        stored["taskDefinition"] = td;
+        return store::TxnRequest{{{found->key, found->object.modRevision}},
+                                 {store::Op::put(found->key, stored.dump())}};
+      }
+      return removeRevision(ctx, *found, ref->family);
     });
     if (!txn.ok()) return txn.takeError();
     if (failure) {
@@ -296,6 +319,33 @@ Result<json> deleteTaskDefinitions(EcsContext& ctx, const json& request) {
     deleted.push_back(td);
   }
   return json{{"taskDefinitions", deleted}, {"failures", failures}};
+}
+
+Result<std::size_t> purgeDeletedTaskDefinitions(EcsContext& ctx) {
+  std::vector<ResolvedTaskDefinition> candidates;
+  ctx.cache.scan(std::string(keys::kTaskDefinitions), "", [&](const std::string& key, const CachedObject& o) {
+    if (o.doc["taskDefinition"].value("status", "") == "DELETE_IN_PROGRESS") candidates.push_back({key, o});
+    return true;
+  });
+  std::size_t purged = 0;
+  for (const auto& c : candidates) {
+    const auto& td = c.object.doc["taskDefinition"];
+    if (taskDefinitionInUse(ctx.cache, td.value("taskDefinitionArn", ""))) continue;
+    auto ref = parseTaskDefinitionRef(td.value("taskDefinitionArn", ""));
+    if (!ref) continue;
+    bool gone = false;
+    auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
+      auto current = resolveTaskDefinition(ctx.cache, *ref);
+      if (!current || current->object.doc["taskDefinition"].value("status", "") != "DELETE_IN_PROGRESS") {
+        gone = true;
+        return store::TxnRequest{};
+      }
+      return removeRevision(ctx, *current, ref->family);
+    });
+    if (!txn.ok()) return txn.takeError();
+    if (!gone) ++purged;
+  }
+  return purged;
 }
 
 }  // namespace berth::control

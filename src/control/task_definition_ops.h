@@ -16,6 +16,10 @@ Result<nlohmann::json> listTaskDefinitionFamilies(EcsContext& ctx, const nlohman
 Result<nlohmann::json> deregisterTaskDefinition(EcsContext& ctx, const nlohmann::json& request);
 Result<nlohmann::json> deleteTaskDefinitions(EcsContext& ctx, const nlohmann::json& request);
 
+// Removes DELETE_IN_PROGRESS revisions no task references any more (the
+// server's housekeeping calls it every minute). Returns how many it removed.
+Result<std::size_t> purgeDeletedTaskDefinitions(EcsContext& ctx);
+
 struct TaskDefinitionRef {
   std::string family;
   std::optional<std::int64_t> revision;  // nullopt = latest ACTIVE

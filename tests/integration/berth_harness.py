@@ -26,7 +26,8 @@ ACCOUNT = "123456789012"
 class BerthServer:
     """A `berth server` process on a free loopback port with its own data dir."""
 
-    def __init__(self, data_dir=None, extra_args=(), env_credentials=True):
+    def __init__(self, data_dir=None, extra_args=(), env_credentials=True, subcommand="server"):
+        self.subcommand = subcommand
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="berth-it-")
         self.extra_args = list(extra_args)
@@ -43,7 +44,7 @@ class BerthServer:
         else:
             env.pop("BERTH_ACCESS_KEY_ID", None)
             env.pop("BERTH_SECRET_ACCESS_KEY", None)
-        args = [BERTH_BIN, "server", "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
+        args = [BERTH_BIN, self.subcommand, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
                 "--region", REGION, "--account-id", ACCOUNT] + self.extra_args
         self.stderr_file = open(os.path.join(self.data_dir, "server.log"), "ab")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr_file, env=env, text=True)

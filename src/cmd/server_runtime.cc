@@ -1,0 +1,169 @@
+#include "cmd/server_runtime.h"
+
+#include <sys/stat.h>
+
+#include <condition_variable>
+#include <filesystem>
+#include <iostream>
+#include <mutex>
+#include <thread>
+
+#include "api/agent_api.h"
+#include "api/ecs_api.h"
+#include "api/front_door.h"
+#include "api/http_server.h"
+#include "api/json_protocol_router.h"
+#include "common/clock.h"
+#include "common/log.h"
+#include "common/random.h"
+#include "control/agent_channel.h"
+#include "control/state_cache.h"
+#include "control/task_definition_ops.h"
+#include "control/task_ops.h"
+#include "store/sqlite_store.h"
+
+namespace berth::cmd {
+namespace {
+
+Result<std::pair<std::string, std::uint16_t>> splitHostPort(const std::string& listen) {
+  auto bad = Error::make(ErrorCode::kInvalidParameter, "--listen must be HOST:PORT", listen);
+  auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return bad;
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  try {
+    int p = std::stoi(listen.substr(colon + 1));
+    if (p < 0 || p > 65535 || host.empty()) return bad;
+    return std::make_pair(host, static_cast<std::uint16_t>(p));
+  } catch (const std::exception&) {
+    return bad;
+  }
+}
+
+}  // namespace
+
+struct ServerRuntime::Parts {
+  ServerConfig config;
+  SystemClock clock;
+  SystemRandom random;
+  api::AwsCredentials credentials;
+  std::unique_ptr<api::StaticCredentialProvider> credentialProvider;
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<control::StateCache> cache;
+  std::unique_ptr<control::EcsContext> ecs;
+  std::unique_ptr<control::AgentChannel> agentChannel;
+  api::JsonProtocolRouter router;
+  std::unique_ptr<api::FrontDoor> frontDoor;
+  std::unique_ptr<api::HttpServer> http;
+
+  // Housekeeping: agent liveness every 10 s, reapers every minute.
+  std::mutex housekeepingMu;
+  std::condition_variable housekeepingCv;
+  bool housekeepingStop = false;
+  std::thread housekeeper;
+  bool stopped = false;
+
+  void housekeep() {
+    auto lastReap = clock.monotonicNow();
+    const std::chrono::seconds retention(config.stoppedTaskRetentionSeconds);
+    std::unique_lock lock(housekeepingMu);
+    while (!housekeepingCv.wait_for(lock, std::chrono::seconds(10), [&] { return housekeepingStop; })) {
+      lock.unlock();
+      agentChannel->markDisconnectedAgents();
+      if (clock.monotonicNow() - lastReap >= std::chrono::minutes(1)) {
+        lastReap = clock.monotonicNow();
+        auto reaped = control::reapStoppedTasks(*ecs, clock.now(), retention);
+        if (!reaped.ok()) log::warn("reaping stopped tasks failed", {{"error", reaped.error().message}});
+        else if (*reaped > 0) log::info("reaped stopped tasks and deregistered instances", {{"count", *reaped}});
+        auto purged = control::purgeDeletedTaskDefinitions(*ecs);
+        if (!purged.ok()) log::warn("purging deleted task definitions failed", {{"error", purged.error().message}});
+      }
+      lock.lock();
+    }
+  }
+};
+
+ServerRuntime::ServerRuntime(std::unique_ptr<Parts> parts) : parts_(std::move(parts)) {}
+ServerRuntime::~ServerRuntime() { shutdown(); }
+
+std::string ServerRuntime::address() const { return parts_->http->address(); }
+const api::AwsCredentials& ServerRuntime::credentials() const { return parts_->credentials; }
+
+Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& config) {
+  auto hostPort = splitHostPort(config.listen);
+  if (!hostPort.ok()) return hostPort.takeError();
+  if (config.stoppedTaskRetentionSeconds < 0)
+    return Error::make(ErrorCode::kInvalidParameter, "--stopped-task-retention must be >= 0");
+  std::error_code ec;
+  std::filesystem::create_directories(config.dataDir, ec);
+  if (ec) return Error::make(ErrorCode::kIo, "cannot create data dir: " + ec.message(), config.dataDir);
+  ::chmod(config.dataDir.c_str(), 0700);
+
+  auto p = std::make_unique<Parts>();
+  p->config = config;
+  auto creds = api::loadOrCreateBootstrapCredentials(config.dataDir, p->random);
+  if (!creds.ok()) return creds.takeError();
+  if (creds->generated) {
+    std::cout << "Generated credentials (saved to " << creds->source << ", mode 0600):\n"
+              << "  AWS_ACCESS_KEY_ID=" << creds->credentials.accessKeyId << "\n"
+              << "  AWS_SECRET_ACCESS_KEY=" << creds->credentials.secretAccessKey << "\n"
+              << std::flush;
+  }
+  p->credentials = creds->credentials;
+  p->credentialProvider = std::make_unique<api::StaticCredentialProvider>(std::vector<api::AwsCredentials>{p->credentials});
+
+  auto store = store::openSqliteStore((std::filesystem::path(config.dataDir) / "state.db").string());
+  if (!store.ok()) return store.takeError();
+  p->store = std::move(*store);
+  auto cache = control::StateCache::open(*p->store);
+  if (!cache.ok()) return cache.takeError();
+  p->cache = std::move(*cache);
+
+  p->ecs = std::make_unique<control::EcsContext>(control::EcsContext{
+      *p->store, *p->cache, p->clock, p->random, control::AccountInfo{config.accountId, config.region, "aws"}});
+  p->agentChannel = std::make_unique<control::AgentChannel>(*p->ecs);
+  p->router.addService(api::makeEcsService(*p->ecs));
+  p->router.addService(api::makeAgentService(*p->agentChannel));
+  p->frontDoor = std::make_unique<api::FrontDoor>(*p->credentialProvider, config.region, p->clock, p->random, p->router);
+
+  api::HttpServerOptions options;
+  options.host = hostPort->first;
+  options.port = hostPort->second;
+  options.maxBodyBytes = config.maxBodyBytes;
+  options.workerThreads = config.workerThreads;
+  options.errorResponse = api::FrontDoor::transportError;
+  auto* frontDoor = p->frontDoor.get();
+  auto http = api::HttpServer::start(options, [frontDoor](const api::HttpRequest& r) { return frontDoor->handle(r); });
+  if (!http.ok()) return http.takeError();
+  p->http = std::move(*http);
+
+  auto* raw = p.get();
+  p->housekeeper = std::thread([raw] { raw->housekeep(); });
+  log::info("berth server listening", {{"address", p->http->address()},
+                                       {"dataDir", config.dataDir},
+                                       {"region", config.region},
+                                       {"accountId", config.accountId},
+                                       {"revision", p->cache->revision()}});
+  return std::unique_ptr<ServerRuntime>(new ServerRuntime(std::move(p)));
+}
+
+void ServerRuntime::releaseWaiters() { parts_->agentChannel->shutdown(); }
+
+void ServerRuntime::shutdown() {
+  auto& p = *parts_;
+  if (p.stopped) return;
+  p.stopped = true;
+  p.agentChannel->shutdown();  // long polls answer now instead of holding the HTTP shutdown
+  p.http->shutdown();          // in-flight requests finish and are answered
+  {
+    std::lock_guard lock(p.housekeepingMu);
+    p.housekeepingStop = true;
+  }
+  p.housekeepingCv.notify_all();
+  if (p.housekeeper.joinable()) p.housekeeper.join();
+  p.cache.reset();
+  p.store->close();  // queued writes commit, SQLite closes cleanly
+  log::info("stopped");
+}
+
+}  // namespace berth::cmd
