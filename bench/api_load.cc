@@ -53,6 +53,7 @@
 #include "api/credentials.h"
 #include "api/http_server.h"
 #include "api/sigv4.h"
+#include "common/log.h"
 
 namespace {
 
@@ -336,6 +337,7 @@ std::uint32_t percentile(const std::vector<std::uint32_t>& sorted, double p) {
 
 int main(int argc, char** argv) {
   Options o = parseArgs(argc, argv);
+  berth::log::setLevel(berth::log::Level::kWarn);  // keep the null server's info lines off stderr
 
   std::unique_ptr<berth::api::HttpServer> nullServer;
   if (o.nullServer) {

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# API and store benchmarks, bounded (about 2 minutes once built; < 4 minutes).
+# API and store benchmarks, bounded (about 2.5 minutes once built; < 4 minutes).
 #   ./bench/run.sh            (or: make bench)
 # Env: BUILD_DIR (default build), BENCH_SECONDS per API run (default 10),
 #      BENCH_JOBS for the build (default 2), BENCH_OUT (also write the
@@ -8,9 +8,10 @@
 # Starts `berth server` on 127.0.0.1:0 with a fresh data dir and fixed bench
 # credentials, drives it with bench/api_load (SigV4-signed JSON 1.1 requests
 # over keep-alive connections), measures the in-process null server (the HTTP
-# transport's ceiling) and the store's durable-write ceilings (store_bench),
-# then stops the server with SIGTERM and prints a markdown table. Traffic goes
-# to 127.0.0.1 only; the only process it signals is the server it started.
+# transport's ceiling), stops the server with SIGTERM, measures moto's server
+# mode with the same client if moto is importable (a peer), then the store's
+# durable-write ceilings (store_bench), and prints markdown tables. Traffic goes
+# to 127.0.0.1 only; the only processes it signals are the servers it started.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,7 +63,7 @@ RESULTS="$WORK/results.jsonl"
 run() {  # run LABEL api_load-args...
   echo "bench/run.sh: $*" >&2
   local out
-  if ! out="$(timeout $((SECS + 30)) "$BUILD/api_load" --seconds "$SECS" "$@")"; then
+  if ! out="$(timeout $((SECS + 30)) "$BUILD/bench/api_load" --seconds "$SECS" "$@")"; then
     echo "bench/run.sh: api_load $* failed: $out" >&2
   fi
   [ -n "$out" ] && echo "$out" >>"$RESULTS"
@@ -81,6 +82,28 @@ LOAD_DURING="$(loadavg)"
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID" || echo "bench/run.sh: server exited with $?" >&2
 SERVER_PID=""
+
+# Peer: moto's server mode (in-memory, no SigV4 verification), driven by the
+# same client, when a python3 on PATH can import moto (BENCH_PEERS=0 skips it).
+if [ "${BENCH_PEERS:-1}" != 0 ] && python3 -c 'import moto.server' 2>/dev/null; then
+  MOTO_PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+  python3 -m moto.server -H 127.0.0.1 -p "$MOTO_PORT" >"$WORK/moto.log" 2>&1 &
+  SERVER_PID=$!
+  for _ in $(seq 1 100); do
+    curl -s -o /dev/null "http://127.0.0.1:$MOTO_PORT/" 2>/dev/null && break
+    sleep 0.1
+  done
+  MOTO_AUTH=(--endpoint "http://127.0.0.1:$MOTO_PORT" --access-key AKIDMOTO --secret-key moto --region us-east-1)
+  for spec in "describe 1" "describe 16" "register 1" "register 16"; do
+    set -- $spec
+    out="$(timeout $((SECS + 30)) "$BUILD/bench/api_load" --seconds "$SECS" "${MOTO_AUTH[@]}" --op "$1" --connections "$2")" || true
+    echo "  moto: $out" >&2
+    [ -n "$out" ] && echo "$out" | sed 's/"op":"\([a-z]*\)"/"op":"moto \1"/' >>"$RESULTS"
+  done
+  kill -TERM "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+fi
 
 # Store ceilings: raw SQLite insert with one fsync per txn, and the store's txn()
 # with group commit at 1 and 64 writers (bench/store_bench.cc).
@@ -102,7 +125,7 @@ print("| op | connections | req/s | p50 µs | p90 µs | p99 µs | max µs | erro
 print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 for r in rows:
     lat = r["latency_us"]
-    ratio = f'{r["req_per_s"] / ceiling:.2f}' if ceiling else "-"
+    ratio = f'{r["req_per_s"] / ceiling:.3f}' if ceiling else "-"
     sign = f'{r["sign_us_mean"]:.1f}' if r["sign_us_mean"] else "-"
     print(f'| {r["op"]} | {r["connections"]} | {r["req_per_s"]:.0f} | {lat["p50"]} | {lat["p90"]} | {lat["p99"]} '
           f'| {lat["max"]} | {r["errors"]} | {sign} | {ratio} |')
@@ -117,5 +140,7 @@ for b in store:
     if b.get("run_type") == "aggregate":
         continue
     tpc = b.get("txnsPerCommit")
-    print(f'| {b["name"]} | {b.get("items_per_second", 0):.0f} | {b["real_time"]:.1f} | {f"{tpc:.1f}" if tpc else "-"} |')
+    us = b["real_time"] * {"ns": 1e-3, "us": 1.0, "ms": 1e3, "s": 1e6}.get(b.get("time_unit", "ns"), 1e-3)
+    print(f'| {b["name"]} | {b.get("items_per_second", 0):.0f} | {us:.1f} | {f"{tpc:.1f}" if tpc else "-"} |')
 EOF
+[ "${BENCH_NODE:-1}" = 0 ] || "$ROOT/bench/run_node.sh" || echo "bench/run.sh: node benchmarks skipped or failed (bench/run_node.sh, exit $?)" >&2

@@ -56,7 +56,7 @@ cleanup() {
     for _ in $(seq 1 50); do kill -0 "$REGISTRY_PID" 2>/dev/null || break; sleep 0.1; done
   fi
   # Whatever is still mounted below WORK (an interrupted run), deepest first.
-  grep -o " $WORK/[^ ]*" /proc/self/mountinfo | sort -r | while read -r mp; do umount -l "$mp" 2>/dev/null || true; done
+  { grep -o " $WORK/[^ ]*" /proc/self/mountinfo || true; } | sort -r | while read -r mp; do umount -l "$mp" 2>/dev/null || true; done
   rm -rf "$WORK"
 }
 trap cleanup EXIT

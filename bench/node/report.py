@@ -44,13 +44,13 @@ def task_start_md(rt, facts):
                "config.json the agent wrote for the warm-up task (root switched to a umoci-unpacked busybox, "
                "cgroup nested like the agent's) with `runc run -d`, and with `runc create` + `runc start` (the two "
                "calls the agent's conmon path makes); the peer is `podman run -d --network none --memory 16m` of "
-               "the same OCI image loaded with `podman pull oci:`. Percentiles are nearest-rank over %d runs "
+               "the same image, pulled once from the same registry. Percentiles are nearest-rank over %d runs "
                "(p99 of 100 runs is the 99th sorted sample)." % (" ".join(rt["command"]), count))
     out.append("")
     out.append("| path | runs | median ms | p99 ms | min ms | max ms | load average before → after | note |")
     out.append("|---|---:|---:|---:|---:|---:|---|---|")
     for behavior, r in rt["berth"].items():
-        note = r.get("truncated", "")
+        note = r.get("truncated", "") or ("error: " + r["error"][:200] if r.get("error") else "")
         if r.get("failures"):
             note = (note + "; " if note else "") + "%d failed to start" % len(r["failures"])
         out.append(row_ms("Berth RunTask → RUNNING, server timestamps (agent `--pull-behavior %s`)" % behavior,

@@ -35,7 +35,9 @@ def bench_berth(args, image, work, pull_behavior, count, budget):
     agent_config = None
     task_cgroups = []
     try:
-        server, endpoint = nb.start_server(args.berth, os.path.join(work, "server"))
+        # A server of its own per pass: a reused one would still list the
+        # previous pass's (dead) instance and might place tasks there.
+        server, endpoint = nb.start_server(args.berth, os.path.join(work, "server-" + pull_behavior))
         agent_dir = os.path.join(work, "agent-" + pull_behavior)
         agent = nb.start_agent(args.berth, endpoint, CLUSTER, agent_dir, pull_behavior)
         ecs = nb.ecs_client(endpoint)
@@ -124,7 +126,7 @@ def floor_bundle(args, agent_config, work):
     config.get("linux", {}).pop("cgroupsPath", None)
     # Bind mounts from the agent's task dir (hosts/resolv.conf, if any) point
     # at a dir that is gone: give the floor its own copies.
-    agent_dir = os.path.realpath(os.path.join(work, "agent-" + args.pull_behaviors[0]))
+    agent_dir = os.path.realpath(work)
     for m in config.get("mounts", []):
         src = m.get("source", "")
         if src.startswith(agent_dir):
@@ -222,9 +224,11 @@ def bench_podman(args, work, count, budget):
         f.write("[engine]\nevents_logger = \"file\"\ncgroup_manager = \"cgroupfs\"\nruntime = \"runc\"\n")
     quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60, env=env)
     res["version"] = subprocess.run(["podman", "--version"], capture_output=True, text=True).stdout.strip()
-    p = subprocess.run(base + ["pull", "oci:%s:busybox" % args.layout], **quiet)
+    # The same image from the same loopback registry (an oci: source would
+    # name the image after its directory, which podman refuses if not lowercase).
+    p = subprocess.run(base + ["pull", "--tls-verify=false", "docker://" + args.image], **quiet)
     if p.returncode != 0:
-        res["skipped"] = "podman pull oci: failed: " + p.stderr.decode(errors="replace")[-400:]
+        res["skipped"] = "podman pull failed: " + p.stderr.decode(errors="replace")[-400:]
         return res
     image_id = p.stdout.decode().strip().splitlines()[-1]
     start = time.monotonic()
@@ -281,14 +285,19 @@ def main():
     agent_config = None
     for behavior in args.pull_behaviors:
         nb.log("Berth RunTask -> RUNNING, agent --pull-behavior %s, %d tasks" % (behavior, args.count))
-        res, cfg = bench_berth(args, args.image, args.work, behavior, args.count, args.berth_budget)
+        try:
+            res, cfg = bench_berth(args, args.image, args.work, behavior, args.count, args.berth_budget)
+        except Exception as e:  # report it and go on with the other phases
+            nb.log("  failed: %s" % e)
+            res, cfg = {"pull_behavior": behavior, "error": str(e), "samples": [], "failures": []}, None
         agent_config = agent_config or cfg
         res["client_ms"] = nb.summary_ms([s["client"] for s in res["samples"]])
         res["server_ms"] = nb.summary_ms([s["server"] for s in res["samples"]])
         res["phases_ms"] = phases(res["samples"])
         out["berth"][behavior] = res
-        nb.log("  server median %.1f ms, client median %.1f ms (load %s)" %
-               (res["server_ms"].get("median", -1), res["client_ms"].get("median", -1), nb.loadavg()))
+        nb.log("  %d runs in %.0f s: server median %.1f ms, client median %.1f ms (load %s)" %
+               (len(res["samples"]), res.get("elapsed", 0), res["server_ms"].get("median", -1),
+                res["client_ms"].get("median", -1), nb.loadavg()))
         # The runc floor reuses the config.json the first agent wrote.
         nb.unmount_all_under(os.path.join(args.work, "agent-" + behavior))
     if agent_config is None:
@@ -298,6 +307,7 @@ def main():
     floor["run_ms"] = nb.summary_ms(floor["run"])
     floor["create_start_ms"] = nb.summary_ms(floor["create_start"])
     out["floor"] = floor
+    nb.log("  %d + %d runs in %.0f s" % (len(floor["run"]), len(floor["create_start"]), floor["elapsed"]))
     out["floor_config"] = agent_config
     if args.skip_podman:
         out["podman"] = {"skipped": "--skip-podman"}
@@ -306,6 +316,7 @@ def main():
         pm = bench_podman(args, args.work, args.count, args.podman_budget)
         pm["ms"] = nb.summary_ms(pm["samples"])
         out["podman"] = pm
+        nb.log("  %d runs in %.0f s %s" % (len(pm["samples"]), pm.get("elapsed", 0), pm.get("skipped", "")))
         nb.unmount_all_under(os.path.join(args.work, "podman"))
     nb.write_json(args.out, out)
 

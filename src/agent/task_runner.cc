@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "common/log.h"
+#include "runtime/cgroups.h"
 
 namespace berth::agent {
 namespace {
@@ -338,6 +339,12 @@ void TaskRunner::cleanupAndStop() {
       auto rel = env_.rootfs.release(containerDir);
       if (!rel.ok()) log::warn("rootfs release failed", {{"dir", containerDir}, {"error", rel.error().message}});
     }
+  }
+  if (plan_) {
+    // runc deletes each container's cgroup; the task-level parent we named in
+    // create() is ours. (No-op when it does not exist, e.g. with fakes.)
+    auto cg = runtime::removeCgroup("/berth/" + plan_->taskId);
+    if (!cg.ok()) log::warn("task cgroup removal failed", {{"task", record_.taskArn}, {"error", cg.error().message}});
   }
   timestamps_["stoppedAt"] = now();
   report("STOPPED");

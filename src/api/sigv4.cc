@@ -364,6 +364,9 @@ bool parseAmzDate(std::string_view s, system_clock::time_point& out) {
   if (!num(0, 4, y) || !num(4, 2, mo) || !num(6, 2, d) || !num(9, 2, h) || !num(11, 2, mi) || !num(13, 2, se))
     return false;
   if (h > 23 || mi > 59 || se > 59) return false;
+  // system_clock counts nanoseconds in 64 bits (about ±292 years around 1970):
+  // a date far outside that would overflow, so it is simply not a valid date.
+  if (y < 1970 || y > 2200) return false;
   year_month_day ymd{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!ymd.ok()) return false;
   out = sys_days{ymd} + hours{h} + minutes{mi} + seconds{se};

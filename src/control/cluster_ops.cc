@@ -76,6 +76,34 @@ Result<json> validateStrategy(const json& strategy, const json& providers) {
   return out;
 }
 
+// Keeps only the listed members of a request object, dropping nulls, so what
+// is stored (and echoed by every later response) is exactly the model's shape.
+json pickMembers(const json& src, std::initializer_list<const char*> members) {
+  json out = json::object();
+  if (!src.is_object()) return out;
+  for (const char* m : members)
+    if (auto it = src.find(m); it != src.end() && !it->is_null()) out[m] = *it;
+  return out;
+}
+
+// ClusterConfiguration: executeCommandConfiguration is its only member.
+Result<json> sanitizeConfiguration(const json& request) {
+  json exec = pickMembers(request.value("executeCommandConfiguration", json::object()),
+                          {"kmsKeyId", "logging", "logConfiguration"});
+  if (exec.contains("logging")) {
+    std::string logging = exec["logging"].is_string() ? exec["logging"].get<std::string>() : "";
+    if (logging != "NONE" && logging != "DEFAULT" && logging != "OVERRIDE")
+      return invalid("Invalid executeCommandConfiguration logging '" + logging + "'. Valid values: NONE, DEFAULT, OVERRIDE.");
+  }
+  if (exec.contains("logConfiguration"))
+    exec["logConfiguration"] = pickMembers(exec["logConfiguration"], {"cloudWatchLogGroupName", "cloudWatchEncryptionEnabled",
+                                                                      "s3BucketName", "s3EncryptionEnabled", "s3KeyPrefix"});
+  json out = json::object();
+  if (request.contains("executeCommandConfiguration") && !request["executeCommandConfiguration"].is_null())
+    out["executeCommandConfiguration"] = exec;
+  return out;
+}
+
 // Settings are a list keyed by name: later values replace earlier ones.
 void mergeSettings(json& into, const json& settings) {
   if (!into.is_array()) into = json::array();
@@ -237,8 +265,12 @@ Result<json> createCluster(EcsContext& ctx, const json& request) {
       {"capacityProviders", *providers},
       {"defaultCapacityProviderStrategy", *strategy},
   };
-  if (auto* c = optField(request, "configuration")) stored["configuration"] = *c;
-  if (auto* s = optField(request, "serviceConnectDefaults")) stored["serviceConnectDefaults"] = *s;
+  if (auto* c = optField(request, "configuration")) {
+    auto configuration = sanitizeConfiguration(*c);
+    if (!configuration.ok()) return configuration.takeError();
+    stored["configuration"] = *configuration;
+  }
+  if (auto* s = optField(request, "serviceConnectDefaults")) stored["serviceConnectDefaults"] = pickMembers(*s, {"namespace"});
 
   json result;
   auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
@@ -302,8 +334,12 @@ Result<json> updateCluster(EcsContext& ctx, const json& request) {
   }
   return mutateCluster(ctx, request, "cluster", [&](json& doc) -> Status {
     mergeSettings(doc["settings"], settings);
-    if (auto* c = optField(request, "configuration")) doc["configuration"] = *c;
-    if (auto* s = optField(request, "serviceConnectDefaults")) doc["serviceConnectDefaults"] = *s;
+    if (auto* c = optField(request, "configuration")) {
+      auto configuration = sanitizeConfiguration(*c);
+      if (!configuration.ok()) return configuration.takeError();
+      doc["configuration"] = *configuration;
+    }
+    if (auto* s = optField(request, "serviceConnectDefaults")) doc["serviceConnectDefaults"] = pickMembers(*s, {"namespace"});
     return okStatus();
   });
 }

@@ -481,3 +481,26 @@ TEST_F(ClusterOpsTest, ConcurrentCreatesOfOneNameAgree) {
 
 }  // namespace
 }  // namespace berth::control
+
+namespace berth::control {
+namespace {
+
+TEST_F(ClusterOpsTest, ConfigurationKeepsOnlyModelMembers) {
+  // Unknown members and nulls must not be stored and echoed back (found by the request fuzzer).
+  auto c = create(json{{"clusterName", "cfg"},
+                       {"configuration", {{"executeCommandConfiguration", {{"logging", "OVERRIDE"}, {"bogus", 1},
+                                                                            {"kmsKeyId", nullptr},
+                                                                            {"logConfiguration", {{"s3BucketName", "b"}, {"x", true}}}}},
+                                          {"other", "y"}}},
+                       {"serviceConnectDefaults", {{"namespace", "ns"}, {"extra", 2}}}})["cluster"];
+  EXPECT_EQ(c["configuration"], (json{{"executeCommandConfiguration",
+                                       {{"logging", "OVERRIDE"}, {"logConfiguration", {{"s3BucketName", "b"}}}}}}));
+  EXPECT_EQ(c["serviceConnectDefaults"], (json{{"namespace", "ns"}}));
+  auto bad = createCluster(ctx(), json{{"clusterName", "cfg2"},
+                                       {"configuration", {{"executeCommandConfiguration", {{"logging", "LOUD"}}}}}});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.error().code, ErrorCode::kInvalidParameter);
+}
+
+}  // namespace
+}  // namespace berth::control

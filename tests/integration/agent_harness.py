@@ -233,6 +233,22 @@ def stop_pid(pid, timeout=10):
             pass
 
 
+def zombie_children(parent_pid):
+    """PIDs of exited-but-unreaped children of `parent_pid`."""
+    out = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "Z" and int(fields[1]) == parent_pid:
+            out.append(int(entry))
+    return out
+
+
 class AgentProcess:
     """One `berth agent` with the real runtime (conmon + runc, overlayfs)."""
 

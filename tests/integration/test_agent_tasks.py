@@ -14,9 +14,9 @@ import time
 import unittest
 
 from berth_harness import BerthServer
-from agent_harness import (AgentProcess, Registry, TempRoot, build_busybox_layout, cleanup_agent_dir,
-                           mounts_under, pid_alive, skip_unless_real_runtime, tar_chardev, tar_dir, tar_file,
-                           tar_gz, tar_symlink, wait_for)
+from agent_harness import (AgentProcess, Registry, TempRoot, build_busybox_layout, cgroup_dirs_for_task,
+                           cleanup_agent_dir, mounts_under, pid_alive, skip_unless_real_runtime, tar_chardev,
+                           tar_dir, tar_file, tar_gz, tar_symlink, wait_for, zombie_children)
 
 AZ = "eu-west-3b"
 AGENT_CPU = 4096
@@ -49,7 +49,6 @@ class AgentTaskTestBase(unittest.TestCase):
         cls.root = TempRoot()
         cls.addClassCleanup(cls.root.remove)
         cls.agents = []
-        cls.addClassCleanup(cls._cleanup_agents)
 
         cls.registry = Registry(cls.root.sub("registry"))
         cls.addClassCleanup(cls.registry.stop)
@@ -61,6 +60,9 @@ class AgentTaskTestBase(unittest.TestCase):
         cls.addClassCleanup(cls.server.stop)
         cls.server.start()
         cls.ecs = cls.server.boto3_client()
+        # Cleanups run last-in first-out: agents (and their containers) go
+        # before the server and the registry.
+        cls.addClassCleanup(cls._cleanup_agents)
 
         cls.cluster = "agent-it-%d" % (int(time.time() * 1000) % 100000000)
         if not cls.with_main_agent:
@@ -102,7 +104,7 @@ class AgentTaskTestBase(unittest.TestCase):
                 t = self.describe(arn, cluster)
                 if t["lastStatus"] != "STOPPED":
                     self.ecs.stop_task(cluster=cluster, task=arn, reason="test teardown")
-                    self.wait_task(arn, "STOPPED", timeout=40, cluster=cluster)
+                    self.wait_task(arn, "STOPPED", timeout=15, cluster=cluster)
             except Exception as e:  # noqa: BLE001 - teardown must go on; the test already reported
                 print("teardown of %s: %s" % (arn, e))
 
@@ -146,6 +148,8 @@ class AgentTaskTestBase(unittest.TestCase):
         for name in container_names:
             self.assertIsNone(agent.runc_state(self.runtime_id(arn, name)), "runc still knows " + name)
         self.assertEqual(mounts_under(os.path.join(agent.data_dir, "tasks", self.task_id(arn))), [])
+        self.assertEqual(cgroup_dirs_for_task(self.task_id(arn)), [], "the task's cgroups are removed")
+        self.assertEqual(zombie_children(agent.pid), [], "the agent reaps what it spawns (conmon, runc)")
 
     def agent_log(self):
         return "\n".join(a.log()[-3000:] for a in self.agents)
@@ -281,7 +285,6 @@ class AgentTasksTest(AgentTaskTestBase):
         self.assertEqual(c["lastStatus"], "STOPPED")
         self.assertTrue(c.get("reason", "").startswith("CannotPullContainerError"), c)
         self.assertNotIn("exitCode", c)
-        self.assertNotIn("startedAt", t)
         self.assertIn(reason_must_contain.lower(), t["stoppedReason"].lower())
         self.assertIsNone(self.agent.runc_state(self.runtime_id(arn, "app")))
         return t
@@ -475,6 +478,43 @@ class AgentRestartTest(AgentTaskTestBase):
         self.assertEqual(c.get("exitCode"), 42, t)
         self.assertEqual(t.get("stopCode"), "EssentialContainerExited")
         self.assertEqual(t.get("stoppedReason"), ESSENTIAL_EXITED)
+        self.assert_cleaned_up(agent, arn, ["app"])
+
+    def test_essential_exit_while_agent_is_down_stops_the_sibling_after_restart(self):
+        cluster, agent, _ = self.own_agent()
+        td = self.register([
+            self.container("main", command=["sh", "-c", "sleep 2; exit 4"]),
+            self.container("side", essential=False, command=["sleep", "3600"], stopTimeout=2)])
+        arn = self.run_task(td, cluster=cluster)
+        self.wait_task(arn, "RUNNING", timeout=30, cluster=cluster)
+        agent.kill9()
+        wait_for(lambda: agent.runc_state(self.runtime_id(arn, "main")),
+                 lambda s: s is None or s["status"] == "stopped", 10, what="the essential container to exit")
+        self.assertEqual(agent.runc_state(self.runtime_id(arn, "side"))["status"], "running")
+
+        agent.start()
+        t = self.wait_task(arn, "STOPPED", timeout=20, cluster=cluster)
+        self.assertEqual(container_named(t, "main").get("exitCode"), 4, t)
+        self.assertEqual(container_named(t, "side").get("exitCode"), 137, t)
+        self.assertEqual(t.get("stopCode"), "EssentialContainerExited")
+        self.assert_cleaned_up(agent, arn, ["main", "side"])
+
+    def test_stop_task_while_agent_is_down_is_carried_out_after_restart(self):
+        cluster, agent, _ = self.own_agent()
+        td = self.register([self.container(command=["sleep", "3600"], linuxParameters={"initProcessEnabled": True})])
+        arn = self.run_task(td, cluster=cluster)
+        self.wait_task(arn, "RUNNING", timeout=30, cluster=cluster)
+        agent.kill9()
+        self.ecs.stop_task(cluster=cluster, task=arn, reason="while the agent was away")
+        t = self.describe(arn, cluster)
+        self.assertEqual((t["lastStatus"], t["desiredStatus"]), ("RUNNING", "STOPPED"))
+        self.assertEqual(agent.runc_state(self.runtime_id(arn, "app"))["status"], "running")
+
+        agent.start()
+        t = self.wait_task(arn, "STOPPED", timeout=15, cluster=cluster)
+        self.assertEqual(container_named(t, "app").get("exitCode"), 143)
+        self.assertEqual(t.get("stopCode"), "UserInitiated")
+        self.assertEqual(t.get("stoppedReason"), "while the agent was away")
         self.assert_cleaned_up(agent, arn, ["app"])
 
 
