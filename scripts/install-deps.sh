@@ -17,7 +17,7 @@ PACKAGES=(
   # API models (read at build time) and the real clients the tests drive
   python3 python3-botocore python3-boto3 awscli
   # test tools
-  curl procps
+  curl procps bc
 )
 
 missing=()

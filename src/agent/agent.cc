@@ -27,7 +27,10 @@ std::string Agent::containerInstanceArn() const {
   return instanceArn_;
 }
 
-void Agent::stop() { stopping_ = true; }
+void Agent::stop() {
+  stopping_ = true;
+  client_.cancel();  // a long poll in flight ends now, not after its wait
+}
 
 Status Agent::registerInstance() {
   auto cluster = client_.call(kEcsTarget, "CreateCluster", {{"clusterName", options_.instance.cluster}});
@@ -133,6 +136,17 @@ void Agent::run() {
       continue;
     }
     backoff = std::chrono::milliseconds(200);
+    if (r->value("containerInstanceStatus", "ACTIVE") == "INACTIVE") {
+      // Deregistered (by a user or as lost): that identity is gone for good.
+      // Join again as a new instance; running tasks keep their runners.
+      log::warn("container instance was deregistered; registering anew", {{"containerInstanceArn", containerInstanceArn()}});
+      (void)record_.update([](AgentState& s) { s.containerInstanceArn.clear(); });
+      options_.instance.containerInstanceArn.clear();
+      auto st = registerInstance();
+      if (!st.ok()) log::warn("re-registration failed", {{"error", st.error().message}});
+      version_ = 0;
+      continue;
+    }
     version_ = r->value("version", version_);
     applyTasks(r->value("tasks", nlohmann::json::array()));
   }

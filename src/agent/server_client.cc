@@ -6,6 +6,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include <sys/socket.h>
+
 #include "api/http_types.h"
 #include "api/sigv4.h"
 
@@ -50,15 +52,33 @@ ServerClient::~ServerClient() = default;
 
 std::unique_ptr<ServerClient::Connection> ServerClient::takeConnection() {
   std::lock_guard lock(mu_);
-  if (idle_.empty()) return std::make_unique<Connection>();
-  auto c = std::move(idle_.back());
-  idle_.pop_back();
+  if (cancelled_) return nullptr;
+  std::unique_ptr<Connection> c;
+  if (idle_.empty()) {
+    c = std::make_unique<Connection>();
+  } else {
+    c = std::move(idle_.back());
+    idle_.pop_back();
+  }
+  active_.insert(c.get());
   return c;
 }
 
 void ServerClient::returnConnection(std::unique_ptr<Connection> c) {
   std::lock_guard lock(mu_);
-  if (idle_.size() < 8) idle_.push_back(std::move(c));
+  active_.erase(c.get());
+  if (!cancelled_ && idle_.size() < 8) idle_.push_back(std::move(c));
+}
+
+void ServerClient::cancel() {
+  std::lock_guard lock(mu_);
+  cancelled_ = true;
+  // shutdown(2) on the raw descriptor wakes a blocked read in another thread;
+  // the socket object itself is only ever used by the thread that owns the call.
+  for (auto* c : active_) {
+    if (c->stream.socket().is_open()) ::shutdown(c->stream.socket().native_handle(), SHUT_RDWR);
+  }
+  idle_.clear();
 }
 
 Result<nlohmann::json> ServerClient::call(std::string_view targetPrefix, std::string_view operation,
@@ -83,6 +103,19 @@ Result<nlohmann::json> ServerClient::call(std::string_view targetPrefix, std::st
   // A pooled connection may have been closed by the server while idle: retry once on a fresh one.
   for (int attempt = 0; attempt < 2; ++attempt) {
     auto conn = takeConnection();
+    if (!conn) return Error::make(ErrorCode::kUnavailable, "agent is shutting down", std::string(operation));
+    // Whatever happens below, the connection leaves the active set.
+    struct Release {
+      ServerClient* self;
+      std::unique_ptr<Connection>* conn;
+      bool keep = false;
+      ~Release() {
+        if (*conn) {
+          if (keep) self->returnConnection(std::move(*conn));
+          else { std::lock_guard lock(self->mu_); self->active_.erase(conn->get()); }
+        }
+      }
+    } release{this, &conn};
     beast::error_code ec;
     if (!conn->connected) {
       net::ip::tcp::resolver resolver(conn->io);
@@ -105,7 +138,7 @@ Result<nlohmann::json> ServerClient::call(std::string_view targetPrefix, std::st
     auto res = parser.release();
     bool keep = res.keep_alive();
     auto doc = nlohmann::json::parse(res.body(), nullptr, false);
-    if (keep) returnConnection(std::move(conn));
+    release.keep = keep;
     if (res.result_int() == 200) {
       if (doc.is_discarded()) return Error::make(ErrorCode::kInternal, "server sent invalid JSON", std::string(operation));
       return doc;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,10 @@ class ServerClient {
 
   const ServerEndpoint& endpoint() const { return endpoint_; }
 
+  // Ends every call in flight (a long poll included) and makes later calls
+  // fail fast with kUnavailable: used when the agent shuts down.
+  void cancel();
+
  private:
   struct Connection;
   std::unique_ptr<Connection> takeConnection();
@@ -54,6 +59,8 @@ class ServerClient {
   const Clock& clock_;
   std::mutex mu_;
   std::vector<std::unique_ptr<Connection>> idle_;
+  std::set<Connection*> active_;
+  bool cancelled_ = false;
 };
 
 }  // namespace berth::agent

@@ -163,6 +163,13 @@ void TaskRunner::start() {
   }
   timestamps_["pullStoppedAt"] = now();
 
+  if (env_.taskCgroup) {
+    auto limits = env_.taskCgroup("/berth/" + plan_->taskId, TaskCgroupLimits{plan_->taskCpu, plan_->taskMemoryMiB});
+    if (!limits.ok()) {
+      failToStart("ResourceInitializationError: cannot apply task cpu/memory limits: " + limits.error().message);
+      return;
+    }
+  }
   // Create, then start, in definition order (dependsOn ordering comes with #5).
   for (const auto& c : plan_->containers) {
     auto* rec = findContainer(record_, c.name);

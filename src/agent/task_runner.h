@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/local_record.h"
+#include "agent/task_cgroup.h"
 #include "agent/task_plan.h"
 #include "common/clock.h"
 #include "images/image_store.h"
@@ -67,6 +68,10 @@ struct TaskEnv {
   images::PullBehavior pullBehavior = images::PullBehavior::kDefault;
   std::chrono::seconds defaultStopTimeout{30};  // ECS_CONTAINER_STOP_TIMEOUT
   std::chrono::milliseconds monitorInterval{50};
+  // Applies task-level cpu/memory limits to the task's parent cgroup before
+  // its containers are created (applyTaskCgroupLimits on a real node; empty
+  // for fakes, which have no cgroups).
+  std::function<Status(const std::string& cgroupPath, const TaskCgroupLimits&)> taskCgroup;
 };
 
 class TaskRunner {

@@ -110,6 +110,7 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::start(const AgentConfig& config, c
                                                                *parts->reporter, *parts->record, parts->clock,
                                                                std::move(specBuilder), (dir / "tasks").string(),
                                                                *behavior});
+  if (!config.fakeRuntime) parts->env->taskCgroup = agent::applyTaskCgroupLimits;
 
   agent::AgentOptions options;
   options.dataDir = dir.string();

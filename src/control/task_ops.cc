@@ -556,8 +556,12 @@ bool applyTaskChange(json& task, const json& request, std::optional<TaskStatus> 
     if (step.accepted) {
       changed = true;
       task["lastStatus"] = std::string(taskStatusName(step.next));
-      if (step.reachedRunning) {
-        setIfAbsent(task, "startedAt", timeField(request, "startedAt").value_or(now));
+      // A task that jumps from PENDING straight to STOPPED (e.g. a failed pull)
+      // never ran: ECS gives it no startedAt. The agent sends startedAt when
+      // containers really started, so trust that over the status jump.
+      auto agentStartedAt = timeField(request, "startedAt");
+      if (step.reachedRunning && (step.next == TaskStatus::kRunning || agentStartedAt)) {
+        setIfAbsent(task, "startedAt", agentStartedAt.value_or(now));
         setIfAbsent(task, "connectivity", "CONNECTED");
         setIfAbsent(task, "connectivityAt", now);
       }

@@ -206,8 +206,13 @@ Result<Image> ImageStoreImpl::pullRemote(const oci::Reference& ref, const PullRe
     auto st = store_->putBlob(manifestDigest, manifestBody);
     if (!st.ok()) return pullError(key, st.takeError());
   }
-  auto st = store_->putImage(record);
-  if (!st.ok()) return pullError(key, st.takeError());
+  // Re-pulling an unchanged tag (the `default` behaviour checks the registry
+  // for every task) must not cost an fsynced rewrite of the same record.
+  auto existing = store_->getImage(key);
+  if (!existing.ok() || existing->toJson() != record.toJson()) {
+    auto st = store_->putImage(record);
+    if (!st.ok()) return pullError(key, st.takeError());
+  }
 
   Image img;
   img.reference = key;

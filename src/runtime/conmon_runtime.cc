@@ -140,6 +140,7 @@ ConmonRuntime::Paths ConmonRuntime::pathsFor(const std::string& id) const {
   p.conmonLog = p.persist + "/conmon.log";
   p.runcLog = p.persist + "/runc.log";
   p.bundleFile = p.persist + "/bundle";
+  p.cgroupFile = p.persist + "/cgroup";
   return p;
 }
 
@@ -215,6 +216,8 @@ Status ConmonRuntime::create(const ContainerCreate& request) {
     spec["linux"]["cgroupsPath"] = parent + "/" + request.id;
   }
   BERTH_TRY(writeFile(request.bundleDir + "/config.json", spec.dump()));
+  if (spec.contains("linux") && spec["linux"].contains("cgroupsPath") && spec["linux"]["cgroupsPath"].is_string())
+    BERTH_TRY(writeFile(paths.cgroupFile, spec["linux"]["cgroupsPath"].get<std::string>()));
 
   int syncPipe[2], startPipe[2];
   if (pipe2(syncPipe, O_CLOEXEC) != 0) {
@@ -361,6 +364,26 @@ Status ConmonRuntime::kill(const std::string& id, int signal) {
   return toError(e, "kill", id);
 }
 
+namespace {
+
+// The kernel's own count of OOM kills in a container's memory cgroup. conmon
+// writes its `oom` file from an event callback that can lose the race with
+// the container's exit, so a SIGKILL exit (137) is checked here as well.
+bool cgroupSawOomKill(const std::string& cgroupsPath) {
+  if (cgroupsPath.empty()) return false;
+  for (const std::string file : {"/sys/fs/cgroup/memory" + cgroupsPath + "/memory.oom_control",
+                                 "/sys/fs/cgroup" + cgroupsPath + "/memory.events"}) {
+    std::ifstream in(file);
+    std::string key;
+    long long value = 0;
+    while (in >> key >> value)
+      if (key == "oom_kill" && value > 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
 Result<ContainerState> ConmonRuntime::state(const std::string& id) {
   BERTH_TRY(validateId(id));
   const Paths paths = pathsFor(id);
@@ -377,6 +400,7 @@ Result<ContainerState> ConmonRuntime::state(const std::string& id) {
     st.status = ContainerStatus::kStopped;
     st.exitCode = static_cast<int>(*code);
     st.finishedAt = fileMtime(paths.exitFile);
+    if (!st.oomKilled && *code == 137) st.oomKilled = cgroupSawOomKill(readFile(paths.cgroupFile).value_or(""));
     return st;
   }
 

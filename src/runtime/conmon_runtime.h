@@ -62,7 +62,7 @@ class ConmonRuntime final : public Runtime {
  private:
   struct Paths {
     std::string persist, exitFile, conmonPidFile, containerPidFile, startedFile, bundleOwnedFile, conmonLog,
-        runcLog, bundleFile;
+        runcLog, bundleFile, cgroupFile;
   };
   Paths pathsFor(const std::string& id) const;
   std::vector<std::string> runcArgs(std::vector<std::string> tail) const;
