@@ -285,6 +285,7 @@ class AgentTasksTest(AgentTaskTestBase):
         self.assertEqual(c["lastStatus"], "STOPPED")
         self.assertTrue(c.get("reason", "").startswith("CannotPullContainerError"), c)
         self.assertNotIn("exitCode", c)
+        self.assertNotIn("startedAt", t, "a task that never ran has no startedAt, as in ECS")
         self.assertIn(reason_must_contain.lower(), t["stoppedReason"].lower())
         self.assertIsNone(self.agent.runc_state(self.runtime_id(arn, "app")))
         return t
