@@ -16,8 +16,9 @@ configure: deps
 build: configure
 	cmake --build $(BUILD_DIR) -j $(JOBS)
 
-# Server + (later) local agent, SQLite state under $(DATA_DIR).
-up: build
+# Server + local agent, SQLite state under $(DATA_DIR). Builds only the binary.
+up: configure
+	cmake --build $(BUILD_DIR) -j $(JOBS) --target berth
 	$(BUILD_DIR)/berth up --listen $(LISTEN) --data-dir $(DATA_DIR)
 
 # Everything: unit tests, integration tests with the real AWS CLI and boto3, a bounded fuzz run.

@@ -9,6 +9,7 @@
 
 #include "agent/fake_node.h"
 #include "agent/node_backends.h"
+#include "cmd/process_setup.h"
 #include "common/log.h"
 #include "images/image_store_impl.h"
 #include "runtime/conmon_runtime.h"
@@ -134,18 +135,8 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::start(const AgentConfig& config, c
 }
 
 int runAgent(const AgentConfig& config) {
-  log::Level level;
-  if (!log::parseLevel(config.logLevel, level)) {
-    std::cerr << "berth: --log-level must be debug, info, warn or error\n";
-    return 2;
-  }
-  log::setLevel(level);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
+  if (!applyLogLevel(config.logLevel)) return 2;
+  sigset_t signals = blockShutdownSignals();
 
   auto creds = agentCredentialsFromEnv();
   if (!creds.ok()) {

@@ -5,32 +5,11 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cmd/process_setup.h"
 #include "common/log.h"
 
 namespace berth::cmd {
 namespace {
-
-// Blocks the shutdown signals in every thread started after this call, so the
-// main thread alone receives them through sigwait.
-sigset_t blockShutdownSignals() {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  ::signal(SIGPIPE, SIG_IGN);
-  return signals;
-}
-
-bool applyLogLevel(const std::string& name) {
-  log::Level level;
-  if (!log::parseLevel(name, level)) {
-    std::cerr << "berth: --log-level must be debug, info, warn or error\n";
-    return false;
-  }
-  log::setLevel(level);
-  return true;
-}
 
 int fail(const std::string& what, const Error& e) {
   log::error(what, {{"error", e.message}, {"context", e.context}});

@@ -41,4 +41,29 @@ std::optional<std::string> clusterNameFromRef(std::string_view ref, const Accoun
   return parsed->resource;
 }
 
+bool isEcsId(std::string_view s) {
+  if (s.size() != 32) return false;
+  for (char c : s)
+    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c))) return false;
+  return true;
+}
+
+std::optional<std::string> clusterScopedIdFromRef(std::string_view ref, std::string_view cluster,
+                                                  std::string_view resourceType) {
+  std::string_view id = ref;
+  if (ref.rfind("arn:", 0) == 0) {
+    auto parsed = parseArn(ref);
+    if (!parsed || parsed->service != "ecs" || parsed->resourceType != resourceType) return std::nullopt;
+    std::string_view rest = parsed->resource;
+    auto slash = rest.rfind('/');
+    if (slash != std::string_view::npos) {
+      if (rest.substr(0, slash) != cluster) return std::nullopt;
+      rest = rest.substr(slash + 1);
+    }
+    return isEcsId(rest) ? std::optional<std::string>(std::string(rest)) : std::nullopt;
+  }
+  if (!isEcsId(id)) return std::nullopt;
+  return std::string(id);
+}
+
 }  // namespace berth::control

@@ -25,4 +25,13 @@ std::string taskDefinitionArn(const AccountInfo& a, std::string_view family, lon
 // another account or region (which can't name one of our clusters).
 std::optional<std::string> clusterNameFromRef(std::string_view ref, const AccountInfo& account);
 
+// A new-format ECS id: 32 lowercase hex characters.
+bool isEcsId(std::string_view s);
+
+// The id of a cluster-scoped object named by its id or by its ARN
+// ("arn:...:<resourceType>/<cluster>/<id>" or the legacy "<resourceType>/<id>").
+// nullopt if the ARN is of another type or another cluster, or the id is malformed.
+std::optional<std::string> clusterScopedIdFromRef(std::string_view ref, std::string_view cluster,
+                                                  std::string_view resourceType);
+
 }  // namespace berth::control

@@ -24,12 +24,6 @@ constexpr std::size_t kMaxAttributeLength = 128;
 Error invalid(std::string message) { return Error::make(ErrorCode::kInvalidParameter, std::move(message)); }
 Error client(std::string message) { return Error::make(ErrorCode::kClient, std::move(message)); }
 
-bool isHex32(std::string_view s) {
-  if (s.size() != 32) return false;
-  for (char c : s)
-    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c))) return false;
-  return true;
-}
 
 // Attribute names: 1-128 of [A-Za-z0-9-_/.]; values 1-128 chars, no leading or
 // trailing whitespace (reference/ecs-scheduling.md §2).
@@ -260,20 +254,7 @@ std::string containerInstanceArn(const AccountInfo& a, std::string_view cluster,
 }
 
 std::optional<std::string> containerInstanceIdFromRef(std::string_view ref, std::string_view cluster) {
-  std::string_view id = ref;
-  if (ref.rfind("arn:", 0) == 0) {
-    auto parsed = parseArn(ref);
-    if (!parsed || parsed->service != "ecs" || parsed->resourceType != "container-instance") return std::nullopt;
-    std::string_view rest = parsed->resource;
-    auto slash = rest.rfind('/');
-    if (slash != std::string_view::npos) {
-      if (rest.substr(0, slash) != cluster) return std::nullopt;
-      rest = rest.substr(slash + 1);
-    }
-    return isHex32(rest) ? std::optional<std::string>(std::string(rest)) : std::nullopt;
-  }
-  if (!isHex32(id)) return std::nullopt;
-  return std::string(id);
+  return clusterScopedIdFromRef(ref, cluster, "container-instance");
 }
 
 std::string ec2InstanceIdFor(std::string_view id) { return "i-" + std::string(id.substr(0, 17)); }

@@ -38,12 +38,6 @@ Error invalid(std::string message) { return Error::make(ErrorCode::kInvalidParam
 Error client(std::string message) { return Error::make(ErrorCode::kClient, std::move(message)); }
 Error taskNotFound() { return invalid("The referenced task was not found."); }
 
-bool isHex32(std::string_view s) {
-  if (s.size() != 32) return false;
-  for (char c : s)
-    if (!std::isxdigit(static_cast<unsigned char>(c)) || std::isupper(static_cast<unsigned char>(c))) return false;
-  return true;
-}
 
 std::optional<std::int64_t> intField(const json& j, const char* f) {
   auto* v = optField(j, f);
@@ -608,19 +602,7 @@ std::string taskArn(const AccountInfo& a, std::string_view cluster, std::string_
 }
 
 std::optional<std::string> taskIdFromRef(std::string_view ref, std::string_view cluster) {
-  if (ref.rfind("arn:", 0) == 0) {
-    auto parsed = parseArn(ref);
-    if (!parsed || parsed->service != "ecs" || parsed->resourceType != "task") return std::nullopt;
-    std::string_view rest = parsed->resource;
-    auto slash = rest.rfind('/');
-    if (slash != std::string_view::npos) {
-      if (rest.substr(0, slash) != cluster) return std::nullopt;
-      rest = rest.substr(slash + 1);
-    }
-    return isHex32(rest) ? std::optional<std::string>(std::string(rest)) : std::nullopt;
-  }
-  if (!isHex32(ref)) return std::nullopt;
-  return std::string(ref);
+  return clusterScopedIdFromRef(ref, cluster, "task");
 }
 
 json renderTask(const json& stored, bool includeTags) {
