@@ -371,7 +371,7 @@ namespace {
 // the container's exit, so a SIGKILL exit (137) is checked here as well.
 bool cgroupSawOomKill(const std::string& cgroupsPath) {
   if (cgroupsPath.empty()) return false;
-  for (const std::string file : {"/sys/fs/cgroup/memory" + cgroupsPath + "/memory.oom_control",
+  for (const std::string& file : {"/sys/fs/cgroup/memory" + cgroupsPath + "/memory.oom_control",
                                  "/sys/fs/cgroup" + cgroupsPath + "/memory.events"}) {
     std::ifstream in(file);
     std::string key;
