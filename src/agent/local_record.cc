@@ -1,47 +1,15 @@
 #include "agent/local_record.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "common/fs_util.h"
 
 namespace berth::agent {
 namespace {
 
 constexpr const char* kFileName = "agent-state.json";
-
-Status writeFileDurably(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return Error::make(ErrorCode::kIo, std::string("cannot write agent record: ") + std::strerror(errno), tmp);
-  std::size_t off = 0;
-  while (off < content.size()) {
-    ssize_t n = ::write(fd, content.data() + off, content.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return Error::make(ErrorCode::kIo, std::string("cannot write agent record: ") + std::strerror(err), tmp);
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0)
-    return Error::make(ErrorCode::kIo, std::string("cannot sync agent record: ") + std::strerror(errno), tmp);
-  if (::rename(tmp.c_str(), path.c_str()) != 0)
-    return Error::make(ErrorCode::kIo, std::string("cannot replace agent record: ") + std::strerror(errno), path);
-  // Make the rename itself durable.
-  auto dir = std::filesystem::path(path).parent_path().string();
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return okStatus();
-}
 
 }  // namespace
 
@@ -119,6 +87,7 @@ Status LocalRecord::update(const std::function<void(AgentState&)>& change) {
   return okStatus();
 }
 
-Status LocalRecord::persist(const AgentState& state) const { return writeFileDurably(path_, toJson(state).dump()); }
+// 0600: task documents carry container environments.
+Status LocalRecord::persist(const AgentState& state) const { return writeFileAtomic(path_, toJson(state).dump(), 0600); }
 
 }  // namespace berth::agent

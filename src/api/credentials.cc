@@ -8,6 +8,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "common/fs_util.h"
+
 namespace berth::api {
 
 namespace {
@@ -44,27 +46,10 @@ Error ioError(std::string what, const std::string& path, int err) {
 // cap stops us from slurping something that is clearly not one.
 Result<std::string> readSmallFile(const std::string& path) {
   constexpr std::size_t kMaxSize = 64 * 1024;
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ioError("cannot open credentials file", path, errno);
-  std::string data;
-  char buf[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      return ioError("cannot read credentials file", path, err);
-    }
-    if (n == 0) break;
-    data.append(buf, static_cast<std::size_t>(n));
-    if (data.size() > kMaxSize) {
-      ::close(fd);
-      return Error::make(ErrorCode::kInvalidParameter,
-                         "credentials file " + path + " is larger than 64 KiB; it is not an AWS credentials file", path);
-    }
-  }
-  ::close(fd);
+  auto data = readFile(path, kMaxSize);
+  if (!data.ok() && data.error().code == ErrorCode::kPayloadTooLarge)
+    return Error::make(ErrorCode::kInvalidParameter,
+                       "credentials file " + path + " is larger than 64 KiB; it is not an AWS credentials file", path);
   return data;
 }
 
@@ -80,15 +65,6 @@ Status writeAll(int fd, std::string_view data, const std::string& path) {
   return okStatus();
 }
 
-Status fsyncDir(const std::string& dir) {
-  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ioError("cannot open directory", dir, errno);
-  int rc = ::fsync(fd);
-  int err = errno;
-  ::close(fd);
-  if (rc != 0) return ioError("cannot fsync directory", dir, err);
-  return okStatus();
-}
 
 Result<BootstrapCredentials> readCredentialsFile(const std::string& path) {
   auto text = readSmallFile(path);

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <filesystem>
 
-#include "images/fs_util.h"
+#include "common/fs_util.h"
 #include "images/layer_unpacker.h"
 
 namespace berth::images {

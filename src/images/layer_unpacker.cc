@@ -16,7 +16,7 @@
 #include <string_view>
 #include <vector>
 
-#include "images/fs_util.h"
+#include "common/fs_util.h"
 
 namespace berth::images {
 namespace {

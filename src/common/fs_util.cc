@@ -1,4 +1,4 @@
-#include "images/fs_util.h"
+#include "common/fs_util.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -9,7 +9,7 @@
 #include <filesystem>
 #include <system_error>
 
-namespace berth::images {
+namespace berth {
 
 Error ioError(std::string_view what, const std::string& path, int err) {
   return Error::make(ErrorCode::kIo, std::string(what) + " " + path + ": " + std::strerror(err), path);
@@ -50,7 +50,7 @@ Status removeTree(const std::string& path) {
   return okStatus();
 }
 
-Status writeFileAtomic(const std::string& path, std::string_view data) {
+Status writeFileAtomic(const std::string& path, std::string_view data, unsigned mode) {
   std::string tmpl = path + ".tmp-XXXXXX";
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0) return ioError("cannot create temp file for", path, errno);
@@ -66,7 +66,7 @@ Status writeFileAtomic(const std::string& path, std::string_view data) {
     }
     off += static_cast<std::size_t>(n);
   }
-  if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) {
+  if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
     int err = errno;
     ::close(fd);
     ::unlink(tmpl.c_str());
@@ -109,4 +109,4 @@ Result<std::string> readFile(const std::string& path, std::size_t maxBytes) {
   return out;
 }
 
-}  // namespace berth::images
+}  // namespace berth

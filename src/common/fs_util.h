@@ -1,11 +1,13 @@
 #pragma once
-// Small POSIX helpers shared by the content store and the layer unpacker.
+// Small POSIX file helpers: durable writes, bounded reads, safe removal.
+// Shared by the credentials file, the image content store, the layer
+// unpacker and the agent's local record.
 #include <string>
 #include <string_view>
 
 #include "common/result.h"
 
-namespace berth::images {
+namespace berth {
 
 // "what failed: strerror(errno)" as a kIo error, with `path` as context.
 Error ioError(std::string_view what, const std::string& path, int err);
@@ -16,9 +18,10 @@ Status makeDirs(const std::string& path, unsigned mode = 0755);
 Status fsyncDir(const std::string& path);
 // rm -rf that never follows symlinks; a missing path is success.
 Status removeTree(const std::string& path);
-// Writes `data` to `path` atomically: temp file in the same dir, fsync, rename, fsync dir.
-Status writeFileAtomic(const std::string& path, std::string_view data);
+// Writes `data` to `path` atomically: temp file in the same dir (created with
+// `mode`), fsync, rename, fsync dir. Readers see the old or the new file, never a mix.
+Status writeFileAtomic(const std::string& path, std::string_view data, unsigned mode = 0644);
 // Reads a whole (small) file, refusing files larger than maxBytes.
 Result<std::string> readFile(const std::string& path, std::size_t maxBytes);
 
-}  // namespace berth::images
+}  // namespace berth
