@@ -393,17 +393,25 @@ Result<ContainerState> ConmonRuntime::state(const std::string& id) {
     st.startedAt = std::chrono::system_clock::time_point(
         std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::nanoseconds(*started)));
   }
-  st.oomKilled = exists(paths.persist + "/oom");
+  // The container has exited with `code` (read from conmon's exit file). Read
+  // `oom` only after the exit file: conmon may write it just before the exit
+  // file, and reading it first could miss it. If conmon lost the OOM event,
+  // the kernel's own count in the container's memory cgroup still has it.
+  auto stoppedWith = [&](long long code) {
+    st.status = ContainerStatus::kStopped;
+    st.exitCode = static_cast<int>(code);
+    st.finishedAt = fileMtime(paths.exitFile);
+    st.oomKilled = exists(paths.persist + "/oom");
+    if (!st.oomKilled && code == 137) st.oomKilled = cgroupSawOomKill(readFile(paths.cgroupFile).value_or(""));
+  };
 
   // conmon's exit file is the authority once it exists; no runc call needed.
   if (auto code = readNumber(paths.exitFile)) {
-    st.status = ContainerStatus::kStopped;
-    st.exitCode = static_cast<int>(*code);
-    st.finishedAt = fileMtime(paths.exitFile);
-    if (!st.oomKilled && *code == 137) st.oomKilled = cgroupSawOomKill(readFile(paths.cgroupFile).value_or(""));
+    stoppedWith(*code);
     return st;
   }
 
+  st.oomKilled = exists(paths.persist + "/oom");
   auto r = runCommand(runcArgs({"state", id}), options_.runcTimeout);
   if (!r) return r.takeError();
   if (r->exitCode != 0) {
@@ -431,9 +439,7 @@ Result<ContainerState> ConmonRuntime::state(const std::string& id) {
   } else if (status == "stopped") {
     // Re-check the exit file: conmon may have written it since we looked.
     if (auto code = readNumber(paths.exitFile)) {
-      st.status = ContainerStatus::kStopped;
-      st.exitCode = static_cast<int>(*code);
-      st.finishedAt = fileMtime(paths.exitFile);
+      stoppedWith(*code);
     } else if (int cpid = conmonPid(id); cpid > 0 && processAlive(cpid, paths.persist)) {
       st.status = ContainerStatus::kRunning;  // exiting: conmon has not recorded it yet
     } else {
