@@ -36,12 +36,6 @@ std::string lower(std::string_view s) {
   return out;
 }
 
-std::string errnoText(int err) { return std::strerror(err); }
-
-Error ioError(std::string what, const std::string& path, int err) {
-  return Error::make(ErrorCode::kIo, std::move(what) + " " + path + ": " + errnoText(err), path);
-}
-
 // Reads a whole (small) file. Credentials files are a few hundred bytes; the
 // cap stops us from slurping something that is clearly not one.
 Result<std::string> readSmallFile(const std::string& path) {
@@ -53,17 +47,6 @@ Result<std::string> readSmallFile(const std::string& path) {
   return data;
 }
 
-Status writeAll(int fd, std::string_view data, const std::string& path) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return ioError("cannot write", path, errno);
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return okStatus();
-}
 
 
 Result<BootstrapCredentials> readCredentialsFile(const std::string& path) {

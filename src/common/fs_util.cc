@@ -15,6 +15,18 @@ Error ioError(std::string_view what, const std::string& path, int err) {
   return Error::make(ErrorCode::kIo, std::string(what) + " " + path + ": " + std::strerror(err), path);
 }
 
+Status writeAll(int fd, std::string_view data, const std::string& path) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return ioError("cannot write", path, errno);
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return okStatus();
+}
+
 Status makeDirs(const std::string& path, unsigned mode) {
   std::string cur;
   std::size_t pos = 0;
@@ -54,17 +66,10 @@ Status writeFileAtomic(const std::string& path, std::string_view data, unsigned 
   std::string tmpl = path + ".tmp-XXXXXX";
   int fd = ::mkostemp(tmpl.data(), O_CLOEXEC);
   if (fd < 0) return ioError("cannot create temp file for", path, errno);
-  std::size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmpl.c_str());
-      return ioError("cannot write", tmpl, err);
-    }
-    off += static_cast<std::size_t>(n);
+  if (auto st = writeAll(fd, data, tmpl); !st.ok()) {
+    ::close(fd);
+    ::unlink(tmpl.c_str());
+    return st;
   }
   if (::fchmod(fd, mode) != 0 || ::fsync(fd) != 0) {
     int err = errno;

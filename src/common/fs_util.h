@@ -12,6 +12,9 @@ namespace berth {
 // "what failed: strerror(errno)" as a kIo error, with `path` as context.
 Error ioError(std::string_view what, const std::string& path, int err);
 
+// write(2) until all of `data` is written (retrying EINTR and short writes).
+Status writeAll(int fd, std::string_view data, const std::string& path);
+
 // mkdir -p with mode for newly created directories.
 Status makeDirs(const std::string& path, unsigned mode = 0755);
 // fsync a directory so a rename or create inside it is durable.
