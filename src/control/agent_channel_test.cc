@@ -18,12 +18,7 @@ using nlohmann::json;
 using test::mustOk;
 using namespace std::chrono_literals;
 
-json totalResources() {
-  return json::array({{{"name", "CPU"}, {"type", "INTEGER"}, {"integerValue", 2048}},
-                      {{"name", "MEMORY"}, {"type", "INTEGER"}, {"integerValue", 4096}},
-                      {{"name", "PORTS"}, {"type", "STRINGSET"}, {"stringSetValue", {"22"}}},
-                      {{"name", "PORTS_UDP"}, {"type", "STRINGSET"}, {"stringSetValue", json::array()}}});
-}
+json totalResources() { return test::instanceResources(2048, 4096, {"22"}); }
 
 class AgentChannelTest : public test::EcsFixture {
  protected:

@@ -16,12 +16,7 @@ namespace {
 using nlohmann::json;
 using test::mustOk;
 
-json totalResources(int cpu, int memory) {
-  return json::array({{{"name", "CPU"}, {"type", "INTEGER"}, {"integerValue", cpu}},
-                      {{"name", "MEMORY"}, {"type", "INTEGER"}, {"integerValue", memory}},
-                      {{"name", "PORTS"}, {"type", "STRINGSET"}, {"stringSetValue", {"22", "2375", "2376", "51678", "51679"}}},
-                      {{"name", "PORTS_UDP"}, {"type", "STRINGSET"}, {"stringSetValue", json::array()}}});
-}
+json totalResources(int cpu, int memory) { return test::instanceResources(cpu, memory, {"22", "2375", "2376", "51678", "51679"}); }
 
 std::int64_t resourceValue(const json& resources, const std::string& name) {
   for (const auto& r : resources)

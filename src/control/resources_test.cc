@@ -2,17 +2,14 @@
 
 #include <gtest/gtest.h>
 
+#include "control/testing/ecs_fixture.h"
+
 namespace berth::control {
 namespace {
 
 using nlohmann::json;
 
-json agentResources(int cpu = 2048, int memory = 3900) {
-  return json::array({{{"name", "CPU"}, {"type", "INTEGER"}, {"integerValue", cpu}},
-                      {{"name", "MEMORY"}, {"type", "INTEGER"}, {"integerValue", memory}},
-                      {{"name", "PORTS"}, {"type", "STRINGSET"}, {"stringSetValue", {"22", "2376", "2375", "51678", "51679"}}},
-                      {{"name", "PORTS_UDP"}, {"type", "STRINGSET"}, {"stringSetValue", json::array()}}});
-}
+json agentResources(int cpu = 2048, int memory = 3900) { return test::instanceResources(cpu, memory, {"22", "2376", "2375", "51678", "51679"}); }
 
 TEST(ResourcesTest, ParsesAndRendersEcsResourceShape) {
   auto r = parseResources(agentResources());

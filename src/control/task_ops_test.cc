@@ -18,12 +18,7 @@ namespace {
 using nlohmann::json;
 using test::mustOk;
 
-json totalResources(int cpu, int memory) {
-  return json::array({{{"name", "CPU"}, {"type", "INTEGER"}, {"integerValue", cpu}},
-                      {{"name", "MEMORY"}, {"type", "INTEGER"}, {"integerValue", memory}},
-                      {{"name", "PORTS"}, {"type", "STRINGSET"}, {"stringSetValue", {"22"}}},
-                      {{"name", "PORTS_UDP"}, {"type", "STRINGSET"}, {"stringSetValue", json::array()}}});
-}
+json totalResources(int cpu, int memory) { return test::instanceResources(cpu, memory, {"22"}); }
 
 json resource(const json& resources, const std::string& name) {
   for (const auto& r : resources)

@@ -10,6 +10,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +26,14 @@ inline constexpr const char* kAccount = "123456789012";
 inline constexpr const char* kRegion = "eu-west-3";
 
 inline AccountInfo testAccount() { return AccountInfo{kAccount, kRegion, "aws"}; }
+
+// RegisterContainerInstance totalResources as an agent sends them.
+inline nlohmann::json instanceResources(int cpu, int memory, const std::vector<std::string>& tcpPorts) {
+  return nlohmann::json::array({{{"name", "CPU"}, {"type", "INTEGER"}, {"integerValue", cpu}},
+                                {{"name", "MEMORY"}, {"type", "INTEGER"}, {"integerValue", memory}},
+                                {{"name", "PORTS"}, {"type", "STRINGSET"}, {"stringSetValue", tcpPorts}},
+                                {{"name", "PORTS_UDP"}, {"type", "STRINGSET"}, {"stringSetValue", nlohmann::json::array()}}});
+}
 
 // A directory under the gtest temp dir, removed with everything in it.
 class TempDir {
