@@ -29,6 +29,12 @@ struct HttpServerOptions {
   std::string host = "127.0.0.1";      // literal IP or resolvable name
   std::uint16_t port = 0;              // 0 = pick a free port (tests)
   std::size_t maxBodyBytes = 1 << 20;  // larger bodies get 413 (Content-Length checked before reading the body)
+  // Requests this predicate selects (by method and raw target, decided once the
+  // header is in) are handed to the handler at once with a BodyReader instead of
+  // a buffered body. Their limit is maxStreamBodyBytes and bodyTimeout bounds
+  // each read's progress rather than the whole body. Empty = never stream.
+  std::function<bool(std::string_view method, std::string_view target)> streamBody;
+  std::uint64_t maxStreamBodyBytes = std::uint64_t(64) << 30;
   std::size_t maxHeaderBytes = 16 * 1024;   // request line + headers; larger → 431
   std::chrono::seconds headerTimeout{30};   // the whole header must arrive within this (slowloris) → 408 + close
   std::chrono::seconds bodyTimeout{60};     // the whole body must arrive within this → 408 + close;

@@ -24,6 +24,34 @@ std::string_view errorCodeName(ErrorCode code) {
     case ErrorCode::kPayloadTooLarge: return "PayloadTooLarge";
     case ErrorCode::kLimitExceeded: return "LimitExceeded";
     case ErrorCode::kUnavailable: return "Unavailable";
+    case ErrorCode::kRepositoryNotFound: return "RepositoryNotFound";
+    case ErrorCode::kRepositoryAlreadyExists: return "RepositoryAlreadyExists";
+    case ErrorCode::kRepositoryNotEmpty: return "RepositoryNotEmpty";
+    case ErrorCode::kImageNotFound: return "ImageNotFound";
+    case ErrorCode::kImageAlreadyExists: return "ImageAlreadyExists";
+    case ErrorCode::kImageTagAlreadyExists: return "ImageTagAlreadyExists";
+    case ErrorCode::kImageDigestDoesNotMatch: return "ImageDigestDoesNotMatch";
+    case ErrorCode::kLayersNotFound: return "LayersNotFound";
+    case ErrorCode::kReferencedImagesNotFound: return "ReferencedImagesNotFound";
+    case ErrorCode::kManifestInvalid: return "ManifestInvalid";
+    case ErrorCode::kBlobUnknown: return "BlobUnknown";
+    case ErrorCode::kUploadNotFound: return "UploadNotFound";
+    case ErrorCode::kUploadInvalid: return "UploadInvalid";
+    case ErrorCode::kDigestInvalid: return "DigestInvalid";
+    case ErrorCode::kRangeNotSatisfiable: return "RangeNotSatisfiable";
+    case ErrorCode::kEmptyUpload: return "EmptyUpload";
+    case ErrorCode::kLayerPartTooSmall: return "LayerPartTooSmall";
+    case ErrorCode::kLayerAlreadyExists: return "LayerAlreadyExists";
+    case ErrorCode::kLifecyclePolicyNotFound: return "LifecyclePolicyNotFound";
+    case ErrorCode::kLifecyclePolicyPreviewNotFound: return "LifecyclePolicyPreviewNotFound";
+    case ErrorCode::kLifecyclePolicyPreviewInProgress: return "LifecyclePolicyPreviewInProgress";
+    case ErrorCode::kRepositoryPolicyNotFound: return "RepositoryPolicyNotFound";
+    case ErrorCode::kTooManyTags: return "TooManyTags";
+    case ErrorCode::kInvalidTagParameter: return "InvalidTagParameter";
+    case ErrorCode::kUnsupported: return "Unsupported";
+    case ErrorCode::kDenied: return "Denied";
+    case ErrorCode::kNameInvalid: return "NameInvalid";
+    case ErrorCode::kTagInvalid: return "TagInvalid";
   }
   return "Unknown";
 }

@@ -29,6 +29,36 @@ enum class ErrorCode : std::uint16_t {
   kPayloadTooLarge = 17,
   kLimitExceeded = 18,
   kUnavailable = 19,      // shutting down / overloaded
+  // Registry (ECR API and OCI distribution). The api layer maps each to the ECR
+  // exception name and to the OCI error code / HTTP status.
+  kRepositoryNotFound = 20,        // NAME_UNKNOWN / RepositoryNotFoundException
+  kRepositoryAlreadyExists = 21,
+  kRepositoryNotEmpty = 22,
+  kImageNotFound = 23,             // MANIFEST_UNKNOWN / ImageNotFoundException
+  kImageAlreadyExists = 24,        // ECR PutImage of the same manifest+tag again
+  kImageTagAlreadyExists = 25,     // IMMUTABLE repository: TAG_INVALID / ImageTagAlreadyExistsException
+  kImageDigestDoesNotMatch = 26,
+  kLayersNotFound = 27,            // MANIFEST_BLOB_UNKNOWN / LayersNotFoundException
+  kReferencedImagesNotFound = 28,  // index child missing
+  kManifestInvalid = 29,           // MANIFEST_INVALID / InvalidParameterException
+  kBlobUnknown = 30,               // BLOB_UNKNOWN / LayersNotFoundException
+  kUploadNotFound = 31,            // BLOB_UPLOAD_UNKNOWN / UploadNotFoundException
+  kUploadInvalid = 32,             // BLOB_UPLOAD_INVALID / InvalidLayerPartException (out-of-order chunk)
+  kDigestInvalid = 33,             // DIGEST_INVALID / InvalidLayerException (content does not match)
+  kRangeNotSatisfiable = 34,       // 416 on chunk offsets / Range requests
+  kEmptyUpload = 35,
+  kLayerPartTooSmall = 36,
+  kLayerAlreadyExists = 37,
+  kLifecyclePolicyNotFound = 38,
+  kLifecyclePolicyPreviewNotFound = 39,
+  kLifecyclePolicyPreviewInProgress = 40,
+  kRepositoryPolicyNotFound = 41,
+  kTooManyTags = 42,
+  kInvalidTagParameter = 43,
+  kUnsupported = 44,               // UNSUPPORTED (OCI) / UnsupportedImageTypeException
+  kDenied = 45,                    // DENIED: authenticated but not allowed
+  kNameInvalid = 46,               // NAME_INVALID; ECR: InvalidParameterException
+  kTagInvalid = 47,                // TAG_INVALID (bad tag syntax); ECR: InvalidParameterException
 };
 
 std::string_view errorCodeName(ErrorCode code);
