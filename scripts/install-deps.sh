@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   # build
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git ccache
   clang libclang-rt-14-dev libfuzzer-14-dev
   # libraries
   libboost-dev libboost-system-dev libssl-dev libsqlite3-dev sqlite3
