@@ -7,7 +7,6 @@
 #include <atomic>
 #include <filesystem>
 #include <future>
-#include <latch>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -177,24 +176,23 @@ TEST_F(SweepTest, ForeignEntriesUnderUploadsAreLeftAlone) {
 
 TEST_F(SweepTest, AnUploadBeingAppendedToIsNotExpired) {
   std::string id = begin();
-  std::latch entered(1);
-  std::promise<void> release;
-  auto releaseFuture = release.get_future().share();
+  std::future<Result<std::uint64_t>> appender;
+  Gate entered, release;
   auto blocked = std::make_shared<bool>(false);
-  auto appender = std::async(std::launch::async, [&] {
+  appender = std::async(std::launch::async, [&] {
     return store_->append(id, 0, [&, blocked](char* out, std::size_t) -> Result<std::size_t> {
       if (*blocked) return std::size_t{0};
       *blocked = true;
-      entered.count_down();
-      releaseFuture.wait();
+      entered.open();
+      release.wait();
       out[0] = 'z';
       return std::size_t{1};
     }, UINT64_MAX);
   });
-  entered.wait();
+  ASSERT_TRUE(entered.waitFor());
   clock_.advance(hours(3));
   EXPECT_EQ(store_->sweep(kNothingReferenced, hours(1), hours(1)).uploadsExpired, 0u);
-  release.set_value();
+  release.open();
   ASSERT_TRUE(appender.get().ok());
   EXPECT_EQ(store_->uploadState(id)->size, 1u);
 }
@@ -207,7 +205,6 @@ TEST_F(SweepTest, BlobPublishedDuringASweepIsNeverRemoved) {
   ASSERT_TRUE(store_->append(id, 0, sourceOf("fresh layer"), UINT64_MAX).ok());
   auto digest = oci::digestOf("fresh layer");
 
-  std::promise<void> inPublish;
   std::future<SweepStats> sweeper;
   auto info = store_->commitUpload(id, digest, [&](const BlobInfo& blob) -> Status {
     // The blob is already visible; start a sweep now and give it every chance

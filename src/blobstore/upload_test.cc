@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
-#include <latch>
 #include <thread>
 
 #include "blobstore/blob_store.h"
@@ -18,19 +17,17 @@ namespace {
 namespace fs = std::filesystem;
 constexpr std::size_t kMiB = 1024 * 1024;
 
-// Serves `before`, then blocks (after counting down `entered`) until `release`
-// opens, then serves `after`.
-ByteSource blockingSource(std::string before, std::latch& entered, std::shared_future<void> release,
-                          std::string after = {}) {
+// Serves `before`, then opens `entered` and blocks until `release` opens, then serves `after`.
+ByteSource blockingSource(std::string before, Gate& entered, const Gate& release, std::string after = {}) {
   auto first = sourceOf(std::move(before));
   auto second = sourceOf(std::move(after));
   auto blocked = std::make_shared<bool>(false);
-  return [=, &entered](char* out, std::size_t max) -> Result<std::size_t> {
+  return [=, &entered, &release](char* out, std::size_t max) -> Result<std::size_t> {
     if (!*blocked) {
       auto n = first(out, max);
       if (!n.ok() || *n > 0) return n;
       *blocked = true;
-      entered.count_down();
+      entered.open();
       release.wait();
     }
     return second(out, max);
@@ -149,12 +146,12 @@ TEST_F(UploadTest, SourceErrorAfterSeveralBuffersKeepsEverythingRead) {
 
 TEST_F(UploadTest, ConcurrentAppendAndCommitAreRefusedWhileAnAppendRuns) {
   std::string id = begin();
-  std::latch entered(1);
-  std::promise<void> release;
-  auto appender = std::async(std::launch::async, [&] {
-    return store_->append(id, 0, blockingSource("abc", entered, release.get_future().share(), "def"), UINT64_MAX);
+  std::future<Result<std::uint64_t>> appender;
+  Gate entered, release;
+  appender = std::async(std::launch::async, [&] {
+    return store_->append(id, 0, blockingSource("abc", entered, release, "def"), UINT64_MAX);
   });
-  entered.wait();
+  ASSERT_TRUE(entered.waitFor());
 
   auto second = store_->append(id, 0, sourceOf("xyz"), UINT64_MAX);
   ASSERT_FALSE(second.ok());
@@ -164,7 +161,7 @@ TEST_F(UploadTest, ConcurrentAppendAndCommitAreRefusedWhileAnAppendRuns) {
   EXPECT_EQ(commit.error().code, ErrorCode::kUploadInvalid);
   EXPECT_TRUE(store_->uploadState(id).ok());  // status queries are not blocked by the append
 
-  release.set_value();
+  release.open();
   auto first = appender.get();
   ASSERT_TRUE(first.ok()) << errorOf(first.error());
   EXPECT_EQ(*first, 6u);
@@ -174,15 +171,14 @@ TEST_F(UploadTest, ConcurrentAppendAndCommitAreRefusedWhileAnAppendRuns) {
 
 TEST_F(UploadTest, CancelDuringAnAppendStopsIt) {
   std::string id = begin();
-  std::latch entered(1);
-  std::promise<void> release;
-  auto appender = std::async(std::launch::async, [&] {
-    return store_->append(id, 0, blockingSource(patternBytes(kMiB + 10), entered, release.get_future().share(), "x"),
-                          UINT64_MAX);
+  std::future<Result<std::uint64_t>> appender;
+  Gate entered, release;
+  appender = std::async(std::launch::async, [&] {
+    return store_->append(id, 0, blockingSource(patternBytes(kMiB + 10), entered, release, "x"), UINT64_MAX);
   });
-  entered.wait();
+  ASSERT_TRUE(entered.waitFor());
   ASSERT_TRUE(store_->cancelUpload(id).ok());
-  release.set_value();
+  release.open();
   auto result = appender.get();
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().code, ErrorCode::kUploadNotFound);

@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <chrono>
 #include <filesystem>
+#include <future>
 #include <memory>
 #include <string>
 
@@ -63,6 +66,30 @@ inline std::string patternBytes(std::size_t size, unsigned seed = 1) {
   }
   return s;
 }
+
+// A one-shot signal between a test and a thread it started. It also opens when
+// destroyed, so a failed assertion never leaves that thread blocked: declare it
+// after the std::future that joins the thread.
+class Gate {
+ public:
+  Gate() : future_(promise_.get_future().share()) {}
+  ~Gate() { open(); }
+  Gate(const Gate&) = delete;
+  Gate& operator=(const Gate&) = delete;
+  void open() {
+    if (!opened_.exchange(true)) promise_.set_value();
+  }
+  void wait() const { future_.wait(); }
+  // For the test thread: fails instead of hanging when the signal never comes.
+  bool waitFor(std::chrono::seconds timeout = std::chrono::seconds(10)) const {
+    return future_.wait_for(timeout) == std::future_status::ready;
+  }
+
+ private:
+  std::promise<void> promise_;
+  std::shared_future<void> future_;
+  std::atomic<bool> opened_{false};
+};
 
 inline std::function<Status(const BlobInfo&)> noPublish() {
   return [](const BlobInfo&) { return okStatus(); };
