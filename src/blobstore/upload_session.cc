@@ -7,6 +7,7 @@
 #include <charconv>
 #include <memory>
 
+#include "blobstore/background_hasher.h"
 #include "blobstore/blob_layout.h"
 #include "blobstore/fd_ops.h"
 #include "common/fs_util.h"
@@ -91,15 +92,33 @@ Status UploadSession::load(int uploadsFd) {
   return okStatus();
 }
 
+void UploadSession::startWriteback(std::uint64_t written) {
+  // Start (not wait for) writeback of what was written so far, so the fsync at
+  // commit finds little left to do instead of flushing a whole GiB at once.
+  // Only a hint: failures are harmless, the fsync at commit is what counts.
+  if (written - writebackStarted_ < kWritebackBytes) return;
+  (void)::sync_file_range(dataFd.get(), static_cast<off_t>(writebackStarted_),
+                          static_cast<off_t>(written - writebackStarted_), SYNC_FILE_RANGE_WRITE);
+  writebackStarted_ = written;
+}
+
 UploadSession::AppendOutcome UploadSession::appendFrom(const ByteSource& source, std::uint64_t maxTotalBytes) {
-  std::unique_ptr<char[]> buf(new char[kAppendBufferBytes]);
+  // Two buffers: while one is hashed in the background, the next is filled and
+  // written. A small append (one buffer) is hashed inline, without a thread.
+  std::unique_ptr<char[]> buffers[2];
+  buffers[0].reset(new char[kAppendBufferBytes]);
+  int current = 0;
+  // Declared after the buffers: its destructor drains before they are freed,
+  // and before we return, so the hash always covers exactly `size` bytes.
+  std::optional<BackgroundHasher> background;
   std::uint64_t written = size;  // only the busy owner changes size
   while (true) {
+    char* buf = buffers[current].get();
     std::size_t fill = 0;
     bool end = false;
     std::optional<Error> sourceError;
     while (fill < kAppendBufferBytes) {
-      auto n = source(buf.get() + fill, kAppendBufferBytes - fill);
+      auto n = source(buf + fill, kAppendBufferBytes - fill);
       if (!n.ok()) {
         sourceError = n.takeError();
         break;
@@ -116,14 +135,25 @@ UploadSession::AppendOutcome UploadSession::appendFrom(const ByteSource& source,
       if (written + fill > maxTotalBytes) return AppendOutcome{.error = std::nullopt, .tooLarge = true};
     }
     if (fill > 0) {
-      if (auto st = pwriteAll(dataFd.get(), buf.get(), fill, written, dataPath()); !st.ok()) {
+      if (auto st = pwriteAll(dataFd.get(), buf, fill, written, dataPath()); !st.ok()) {
         // Drop a partial write so the file matches the hash again. If even that
         // fails, commit trims the file to `size` before using it.
         (void)::ftruncate(dataFd.get(), static_cast<off_t>(written));
         return AppendOutcome{.error = st.takeError()};
       }
-      hasher_.update(buf.get(), fill);
+      // Hash only what is on disk, so file and hash agree whatever fails next.
+      if (!background && !end && !sourceError) {
+        buffers[1].reset(new char[kAppendBufferBytes]);
+        background.emplace(hasher_);
+      }
+      if (background) {
+        background->submit(buf, fill);  // returns once the other buffer is free
+        current ^= 1;
+      } else {
+        hasher_.update(buf, fill);
+      }
       written += fill;
+      startWriteback(written);
       std::lock_guard lock(mu);
       size = written;
       if (gone) return AppendOutcome{.error = std::nullopt, .gone = true};

@@ -25,6 +25,8 @@ namespace berth::blobstore {
 // Bytes gathered from the source before each write and hash update: large
 // writes keep a multi-GiB push near disk speed.
 inline constexpr std::size_t kAppendBufferBytes = std::size_t{1} << 20;
+// How much written data accumulates before its writeback is started.
+inline constexpr std::uint64_t kWritebackBytes = std::uint64_t{8} << 20;
 
 class UploadSession {
  public:
@@ -70,9 +72,12 @@ class UploadSession {
   UniqueFd dataFd;
 
  private:
+  void startWriteback(std::uint64_t written);
+
   const std::string id_;
   const std::string path_;
   oci::DigestHasher hasher_;  // sha256 of data[0, size)
+  std::uint64_t writebackStarted_ = 0;  // owned like dataFd
 };
 
 }  // namespace berth::blobstore
