@@ -13,8 +13,13 @@
 // reaches everything below with *at calls and O_NOFOLLOW, so a symlink planted
 // under the root is never followed. Upload ids are validated before use.
 //
-// Locks (never nested in another order): sessionsMu_ -> (released) ->
-// UploadSession::mu; a digest stripe is only taken while holding no other lock.
+// Locks: an UploadSession::mu may be held while taking sessionsMu_ (a new
+// upload is locked before it becomes findable), never the reverse. A digest
+// stripe is taken while holding neither (appends and commits own a session
+// through its `busy` flag, not its mutex).
+//
+// Each loaded upload keeps two descriptors open (its directory and data file)
+// until it is committed, cancelled or expired.
 #include <memory>
 #include <mutex>
 #include <string>
@@ -52,7 +57,8 @@ class BlobStoreImpl final : public BlobStore {
   const std::string& root() const { return root_; }
 
  private:
-  BlobStoreImpl(std::string root, const Clock& clock, Random& random) : root_(std::move(root)), clock_(clock), random_(random) {}
+  BlobStoreImpl(std::string root, const Clock& clock, Random& random)
+      : root_(std::move(root)), clock_(clock), random_(random) {}
 
   // --- committed blobs (blob_store_impl.cc) ---
   int algorithmFd(oci::DigestAlgorithm algorithm) const;
@@ -61,7 +67,7 @@ class BlobStoreImpl final : public BlobStore {
   // The blob's file, opened read-only; kBlobUnknown when absent.
   Result<UniqueFd> openBlobFile(const oci::Digest& digest, std::uint64_t* size) const;
   // Commit's final step (under the digest's lock): rename `session`'s data into
-  // place, or keep the copy already there. Returns the blob's size.
+  // place, or keep the copy already there.
   Status placeBlob(UploadSession& session, const oci::Digest& digest);
   // The sweeper's check+unlink of one blob (takes the digest's lock).
   void sweepBlob(const oci::Digest& digest, const std::function<bool(const oci::Digest&)>& isReferenced,
