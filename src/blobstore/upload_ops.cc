@@ -227,7 +227,7 @@ Result<BlobInfo> BlobStoreImpl::commitUpload(const std::string& uploadId, const 
   {
     std::lock_guard lock(locks_.forDigest(expected));
     placed = placeBlob(*session, expected);
-    if (placed.ok()) published = publish(info);
+    if (placed.ok() && publish) published = publish(info);
   }
   (void)retire(session);  // the blob is in place; a leftover directory is only litter for the sweeper
   if (!placed.ok()) return placed.takeError();
