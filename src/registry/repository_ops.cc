@@ -204,7 +204,8 @@ Result<json> describeRepositories(EcsContext& ctx, const json& request) {
 }
 
 Result<json> deleteRepository(EcsContext& ctx, const json& request) {
-  const bool force = request.value("force", json(false)).is_boolean() && request["force"].get<bool>();
+  const json* forceFlag = optField(request, "force");
+  const bool force = forceFlag && forceFlag->is_boolean() && forceFlag->get<bool>();
   json deleted;
   std::string name;
   auto txn = control::commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
