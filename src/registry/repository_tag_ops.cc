@@ -1,7 +1,6 @@
 // TagResource / UntagResource / ListTagsForResource on ECR repository ARNs.
 // The tags live in the repository document's "tags" ([{"Key","Value"}]).
 #include "control/arn.h"
-#include "control/committer.h"
 #include "control/json_fields.h"
 #include "registry/ecr_errors.h"
 #include "registry/ecr_tags.h"
