@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "registry/keys.h"
 #include "registry/testing/interposing_store.h"
 #include "registry/testing/registry_fixture.h"
@@ -325,6 +327,28 @@ TEST_F(ImageOpsTest, AConcurrentTagMutabilityChangeIsSeen) {
   ASSERT_FALSE(moved.ok());
   EXPECT_EQ(moved.error().code, ErrorCode::kImageTagAlreadyExists);
   EXPECT_EQ(mustOk(getManifest(ctx(), "app", "v1")).digest, first);
+}
+
+TEST_F(ImageOpsTest, ConcurrentPushesToAnImmutableTagHaveOneWinner) {
+  createRepo("locked", "IMMUTABLE");
+  constexpr int kWriters = 4;
+  std::vector<std::string> bodies;
+  for (int i = 0; i < kWriters; ++i) bodies.push_back(imageBody("locked", "writer" + std::to_string(i)));
+  std::vector<std::optional<ErrorCode>> outcome(kWriters);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kWriters; ++i)
+    threads.emplace_back([&, i] {
+      auto r = put("locked", "v1", bodies[i]);
+      if (!r.ok()) outcome[i] = r.error().code;
+    });
+  for (auto& t : threads) t.join();
+  int winners = 0;
+  for (const auto& o : outcome) {
+    if (!o) ++winners;
+    else EXPECT_EQ(*o, ErrorCode::kImageTagAlreadyExists);
+  }
+  EXPECT_EQ(winners, 1);
+  EXPECT_EQ(cache().countPrefix(keys::imagesOf("locked")), 1u);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "registry/keys.h"
+#include "registry/testing/interposing_store.h"
 #include "registry/testing/registry_fixture.h"
 
 namespace berth::registry {
@@ -214,6 +215,23 @@ TEST_F(RepositoryOpsTest, TagUntagList) {
   ASSERT_FALSE(tooMany.ok());
   EXPECT_EQ(tooMany.error().code, ErrorCode::kTooManyTags);
   EXPECT_EQ(mustOk(listTagsForResource(ctx(), {{"resourceArn", arn}}))["tags"].size(), 1u);
+}
+
+TEST_F(RepositoryOpsTest, DeleteSweepsWhatAPushCommittedAfterItLooked) {
+  createRepo("app");
+  std::string body = imageBody("app", "one");
+  // DeleteRepository reads an empty repository; before it commits, a push
+  // lands. The push compared only on the repository document, which the
+  // delete had not changed yet, so both commit; the sweep that follows the
+  // delete removes what the push left.
+  test::InterposingStore racing(store());
+  control::EcsContext deleter{racing, cache(), clock(), env_->random, ctx().account};
+  racing.beforeNextTxn([&] { mustOk(put("app", "v1", body)); });
+  mustOk(deleteRepository(deleter, {{"repositoryName", "app"}}));
+  EXPECT_FALSE(cache().get(keys::repo("app")));
+  EXPECT_EQ(cache().countPrefix(keys::imagesOf("app")), 0u);
+  EXPECT_EQ(cache().countPrefix(keys::tagsOf("app")), 0u);
+  EXPECT_EQ(cache().countPrefix(keys::linksOf("app")), 0u);
 }
 
 }  // namespace
