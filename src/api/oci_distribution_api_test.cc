@@ -100,6 +100,9 @@ class FakeBodyReader final : public BodyReader {
   FakeBodyReader(std::string data, std::optional<std::uint64_t> contentLength, std::size_t piece = 3)
       : data_(std::move(data)), length_(contentLength), piece_(piece) {}
   Result<std::size_t> read(char* out, std::size_t max) override {
+    // A declared length beyond the data models a client that went away mid-body.
+    if (pos_ == data_.size() && length_ && *length_ > data_.size())
+      return Error::make(ErrorCode::kIo, "connection closed by the client");
     std::size_t n = std::min({max, piece_, data_.size() - pos_});
     std::memcpy(out, data_.data() + pos_, n);
     pos_ += n;
@@ -364,6 +367,22 @@ TEST_F(OciDistributionApiTest, StreamedChunkLongerThanItsRangeIsRefused) {
   auto r = send("PATCH", location, {}, {{"content-range", "0-3"}}, &tooLong);
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(errorCode(r), "BLOB_UPLOAD_INVALID");
+}
+
+TEST_F(OciDistributionApiTest, TruncatedBodyIs400AndTheReceivedBytesStay) {
+  createRepo("app");
+  auto location = startUpload("app");
+  FakeBodyReader truncated("abcdef", 100);
+  auto r = send("PATCH", location, {}, {}, &truncated);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_EQ(errorCode(r), "BLOB_UPLOAD_INVALID");
+  // BlobStore keeps what arrived, so the client can resume from the reported offset.
+  EXPECT_EQ(header(send("GET", location), "Range"), "0-5");
+
+  FakeBodyReader manifest("{\"schemaVersion\":", 500);
+  auto put = send("PUT", "/v2/app/manifests/v1", {}, {{"content-type", "application/json"}}, &manifest);
+  EXPECT_EQ(put.status, 400);
+  EXPECT_EQ(errorCode(put), "MANIFEST_INVALID");
 }
 
 TEST_F(OciDistributionApiTest, DigestMismatchIsDigestInvalidAndNothingBecomesVisible) {

@@ -11,7 +11,13 @@
 namespace berth::api::distribution {
 
 Result<std::size_t> RequestBody::read(char* out, std::size_t max) {
-  if (request_.bodyStream) return request_.bodyStream->read(out, max);
+  if (request_.bodyStream) {
+    auto n = request_.bodyStream->read(out, max);
+    if (n.ok() || n.error().code == ErrorCode::kPayloadTooLarge) return n;
+    // The client stopped sending (disconnect, timeout, short body): its fault,
+    // not the registry's, so a 4xx rather than a 5xx.
+    return Error::make(ErrorCode::kInvalidParameter, "request body could not be read: " + n.error().message);
+  }
   std::size_t n = std::min(max, request_.body.size() - offset_);
   if (n) std::memcpy(out, request_.body.data() + offset_, n);
   offset_ += n;

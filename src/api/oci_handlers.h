@@ -29,6 +29,7 @@ struct OciEnv {
 // --- shared helpers ----------------------------------------------------------
 
 // Reads a request body whether the server streamed it (bodyStream) or buffered it.
+// A stream failure other than kPayloadTooLarge becomes kInvalidParameter.
 class RequestBody {
  public:
   explicit RequestBody(const HttpRequest& request) : request_(request) {}
