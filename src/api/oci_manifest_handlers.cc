@@ -52,6 +52,8 @@ HttpResponse putManifest(const OciEnv& env, const Route& route, const HttpReques
       .reference = route.reference,
       .contentType = mediaTypeOf(request.header("content-type")),
       .body = std::move(*bytes),
+      .expectedDigest = std::nullopt,
+      .ecrPutImage = false,
   };
   auto result = registry::putManifest(env.ctx, put);
   if (!result.ok()) return errorResponse(result.error(), ErrorSite::kManifestPut);
