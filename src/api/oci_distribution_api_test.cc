@@ -537,19 +537,19 @@ TEST_F(OciDistributionApiTest, UnsatisfiableRangeIs416) {
 }
 
 TEST_F(OciDistributionApiTest, BlobIsServedOnlyFromRepositoriesItIsLinkedInto) {
-  createRepo("a");
-  createRepo("b");
-  auto digest = pushBlob("a", "private to a");
-  auto r = send("GET", "/v2/b/blobs/" + digest);
+  createRepo("repo-a");
+  createRepo("repo-b");
+  auto digest = pushBlob("repo-a", "private to a");
+  auto r = send("GET", "/v2/repo-b/blobs/" + digest);
   EXPECT_EQ(r.status, 404);
   EXPECT_EQ(errorCode(r), "BLOB_UNKNOWN");
-  auto unknown = send("GET", "/v2/a/blobs/" + oci::digestOf("never pushed").str());
+  auto unknown = send("GET", "/v2/repo-a/blobs/" + oci::digestOf("never pushed").str());
   EXPECT_EQ(unknown.status, 404);
   EXPECT_EQ(errorCode(unknown), "BLOB_UNKNOWN");
   auto noRepo = send("GET", "/v2/nosuch/blobs/" + digest);
   EXPECT_EQ(noRepo.status, 404);
   EXPECT_EQ(errorCode(noRepo), "NAME_UNKNOWN");
-  auto badDigest = send("GET", "/v2/a/blobs/sha256:1234");
+  auto badDigest = send("GET", "/v2/repo-a/blobs/sha256:1234");
   EXPECT_EQ(badDigest.status, 400);
   EXPECT_EQ(errorCode(badDigest), "DIGEST_INVALID");
 }
