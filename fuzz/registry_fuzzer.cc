@@ -227,8 +227,16 @@ struct Globals {
   Globals() {
     log::setLevel(log::Level::kError);
     verbose = std::getenv("BERTH_FUZZ_VERBOSE") != nullptr;
+    // Each input gets a fresh BlobStore directory; on tmpfs its fsyncs cost
+    // nothing, which roughly triples the executions per second.
     const char* tmp = std::getenv("TMPDIR");
-    tmpRoot = tmp && *tmp ? tmp : "/tmp";
+    std::error_code ec;
+    if (tmp && *tmp)
+      tmpRoot = tmp;
+    else if (std::filesystem::is_directory("/dev/shm", ec))
+      tmpRoot = "/dev/shm";
+    else
+      tmpRoot = "/tmp";
   }
   api::StaticCredentialProvider credentials{std::vector<api::AwsCredentials>{{kAccessKeyId, kSecretKey}}};
   api::RegistryTokens tokens{credentials};

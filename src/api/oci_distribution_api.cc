@@ -12,7 +12,7 @@ using distribution::Route;
 using distribution::RouteKind;
 
 HttpResponse unauthorized(const Error& error, const std::string& realm) {
-  auto r = distribution::errorResponse(401, "UNAUTHORIZED", "authentication required: " + error.message);
+  auto r = distribution::errorResponse(401, "UNAUTHORIZED", error.message);
   // Clients (docker/podman/skopeo login) only send credentials after this challenge.
   r.setHeader("WWW-Authenticate", "Basic realm=\"" + realm + "\"");
   return r;
