@@ -3,9 +3,16 @@ management) against a real `berth server` over HTTP, the way registry clients
 use it: an ECR authorization token from boto3, the repository created with the
 ECR API, then plain HTTP requests with `Authorization: Basic`."""
 import base64
+import gzip
 import hashlib
 import http.client
+import io
 import json
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
 import unittest
 
 from berth_harness import ServerTestCase
@@ -15,6 +22,7 @@ OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 EMPTY_CONFIG = b"{}"
 EMPTY_CONFIG_TYPE = "application/vnd.oci.empty.v1+json"
 LAYER_TYPE = "application/vnd.oci.image.layer.v1.tar+gzip"
+SKOPEO = "/usr/bin/skopeo"
 
 
 def digest(data):
@@ -359,6 +367,98 @@ class OciConformanceTest(ServerTestCase):
         self.assertEqual(self.request("DELETE", location).status, 204)
         r = self.request("GET", location)
         self.assertEqual((r.status, r.error_code()), (404, "BLOB_UPLOAD_UNKNOWN"))
+
+
+def write_oci_layout(path, tag, files):
+    """A one-layer OCI image layout (image-layout.md) holding `files` {name: bytes}."""
+    blobs = os.path.join(path, "blobs", "sha256")
+    os.makedirs(blobs)
+
+    def put(data):
+        with open(os.path.join(blobs, hashlib.sha256(data).hexdigest()), "wb") as f:
+            f.write(data)
+        return {"digest": digest(data), "size": len(data)}
+
+    tar_bytes = io.BytesIO()
+    with tarfile.open(fileobj=tar_bytes, mode="w") as tar:
+        for name, data in sorted(files.items()):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = 0
+            tar.addfile(info, io.BytesIO(data))
+    diff_id = digest(tar_bytes.getvalue())
+    layer = put(gzip.compress(tar_bytes.getvalue(), mtime=0))
+    config = put(json.dumps({"architecture": "amd64", "os": "linux", "config": {"Cmd": ["sh"]},
+                             "rootfs": {"type": "layers", "diff_ids": [diff_id]}}).encode())
+    manifest = put(json.dumps({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                               "config": dict(config, mediaType="application/vnd.oci.image.config.v1+json"),
+                               "layers": [dict(layer, mediaType=LAYER_TYPE)]}).encode())
+    with open(os.path.join(path, "index.json"), "w") as f:
+        json.dump({"schemaVersion": 2, "manifests": [dict(manifest, mediaType=OCI_MANIFEST,
+                                                          annotations={"org.opencontainers.image.ref.name": tag})]}, f)
+    with open(os.path.join(path, "oci-layout"), "w") as f:
+        json.dump({"imageLayoutVersion": "1.0.0"}, f)
+    return manifest["digest"], layer["digest"]
+
+
+@unittest.skipUnless(os.path.exists(SKOPEO), "skopeo is not installed (scripts/install-deps.sh)")
+class SkopeoClientTest(ServerTestCase):
+    """A real registry client (containers/image) logs in with the ECR password, pushes, inspects, pulls, deletes."""
+
+    def setUp(self):
+        self.work = tempfile.mkdtemp(prefix="berth-skopeo-")
+        self.ecr = self.server.boto3_client("ecr")
+        token = base64.b64decode(self.ecr.get_authorization_token()["authorizationData"][0]["authorizationToken"])
+        self.creds = token.decode()  # "AWS:<password>"
+        self.host = "127.0.0.1:%d" % self.server.port
+
+    def tearDown(self):
+        shutil.rmtree(self.work, ignore_errors=True)
+
+    def skopeo(self, *args):
+        env = {"PATH": "/usr/bin:/bin", "HOME": self.work}
+        proc = subprocess.run([SKOPEO] + list(args), capture_output=True, text=True, env=env, timeout=120)
+        self.assertEqual(proc.returncode, 0, "skopeo %s: %s" % (" ".join(args), proc.stderr))
+        return proc.stdout
+
+    def test_push_inspect_copy_between_repositories_pull_and_delete(self):
+        source, target = self.unique("skopeo-src"), self.unique("skopeo-dst")
+        self.ecr.create_repository(repositoryName=source)
+        self.ecr.create_repository(repositoryName=target)
+        layout = os.path.join(self.work, "layout")
+        manifest_digest, layer_digest = write_oci_layout(layout, "v1", {"hello.txt": b"hello from berth\n"})
+
+        self.skopeo("copy", "--dest-tls-verify=false", "--dest-creds", self.creds,
+                    "oci:%s:v1" % layout, "docker://%s/%s:v1" % (self.host, source))
+        raw = json.loads(self.skopeo("inspect", "--raw", "--tls-verify=false", "--creds", self.creds,
+                                     "docker://%s/%s:v1" % (self.host, source)))
+        self.assertEqual(raw["layers"][0]["digest"], layer_digest)
+
+        # Registry to registry: the layer is mounted or re-uploaded, the manifest stays byte-exact.
+        self.skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false", "--src-creds", self.creds,
+                    "--dest-creds", self.creds, "docker://%s/%s:v1" % (self.host, source),
+                    "docker://%s/%s:copied" % (self.host, target))
+        images = self.ecr.describe_images(repositoryName=target)["imageDetails"]
+        self.assertEqual([(i["imageDigest"], i["imageTags"]) for i in images], [(manifest_digest, ["copied"])])
+
+        pulled = os.path.join(self.work, "pulled")
+        self.skopeo("copy", "--src-tls-verify=false", "--src-creds", self.creds,
+                    "docker://%s/%s:copied" % (self.host, target), "dir:%s" % pulled)
+        with open(os.path.join(pulled, layer_digest.split(":")[1]), "rb") as f:
+            self.assertEqual(digest(f.read()), layer_digest)
+
+        self.skopeo("delete", "--tls-verify=false", "--creds", self.creds, "docker://%s/%s:copied" % (self.host, target))
+        self.assertEqual(self.ecr.list_images(repositoryName=target)["imageIds"], [])
+
+    def test_wrong_password_is_refused(self):
+        repo = self.unique("skopeo-denied")
+        self.ecr.create_repository(repositoryName=repo)
+        proc = subprocess.run([SKOPEO, "inspect", "--raw", "--tls-verify=false", "--creds", "AWS:wrong",
+                               "docker://%s/%s:v1" % (self.host, repo)],
+                              capture_output=True, text=True, env={"PATH": "/usr/bin:/bin", "HOME": self.work},
+                              timeout=60)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("unauthorized", proc.stderr.lower())
 
 
 if __name__ == "__main__":
