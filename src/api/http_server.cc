@@ -49,6 +49,8 @@ constexpr std::chrono::seconds kLingerTimeout{2};
 // connection; a typical API request fits in one read.
 constexpr std::size_t kIdleReadBytes = 8 * 1024;
 constexpr std::string_view k100Continue = "HTTP/1.1 100 Continue\r\n\r\n";
+// Read buffer capacity while a request body is streamed (Beast reads at most 64 KiB at a time).
+constexpr std::size_t kStreamReadBytes = 128 * 1024;
 
 HttpResponse defaultErrorResponse(int status, std::string_view message) {
   HttpResponse r;
@@ -448,6 +450,10 @@ class Session : public std::enable_shared_from_this<Session> {
     streamParser_.emplace(std::move(*parser_));
     parser_.reset();
     streamParser_->body_limit(opts().maxStreamBodyBytes);
+    // Beast sizes each socket read by the buffer's free capacity (at least 512
+    // bytes, at most 64 KiB): sized by a small header, a 1 GiB upload would take
+    // two million 512-byte reads. Give the stream room for 64 KiB reads.
+    buffer_.reserve(kStreamReadBytes);
     asio::post(*core_->workers, [self = shared_from_this(), request = std::move(request)]() mutable {
       StreamedBody body(self);
       request.bodyStream = &body;
@@ -685,7 +691,10 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onWrite(beast::error_code ec, bool keepAlive) {
     res_ = {};  // release the body now rather than at the next response
-    streamParser_.reset();
+    if (streamParser_) {
+      streamParser_.reset();
+      if (buffer_.size() == 0) buffer_.shrink_to_fit();  // idle keep-alive connections stay small
+    }
     ++served_;
     if (ec) {
       closeNow();
