@@ -234,7 +234,39 @@ def pulled_manifest(layout):
         return json.load(f)["manifests"][0]["digest"]
 
 
-def run_target(target, rep, image, image_info, work, timeout):
+class Attached:
+    """A profiler attached to the server for one operation (perf record or strace -c)."""
+
+    def __init__(self, kind, out_prefix):
+        self.kind = kind
+        self.out_prefix = out_prefix
+        self.proc = None
+
+    def start(self, pid, op):
+        if self.kind == "perf":
+            cmd = ["perf", "record", "-q", "-F", "499", "-g", "-p", str(pid), "-o", "%s-%s.perf" % (self.out_prefix, op)]
+        else:
+            cmd = ["strace", "-f", "-c", "-p", str(pid), "-o", "%s-%s.strace" % (self.out_prefix, op)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(1.0)  # let it attach to every thread before the first request
+
+    def stop(self, op):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        if self.kind == "perf":
+            data = "%s-%s.perf" % (self.out_prefix, op)
+            with open(data + ".txt", "w") as out:
+                subprocess.run(["perf", "report", "-i", data, "--stdio", "--no-children", "--sort", "dso,symbol",
+                                "--percent-limit", "0.5", "-g", "none"], stdout=out, stderr=subprocess.DEVNULL,
+                               timeout=300)
+            os.unlink(data)
+
+
+def run_target(target, rep, image, image_info, work, timeout, profiler=None):
     """Fresh server, fresh repository: push, then pull back; returns two records."""
     repo = "bench/big-r%d" % rep
     records = []
@@ -245,7 +277,11 @@ def run_target(target, rep, image, image_info, work, timeout):
         ref = "docker://%s/%s:%s" % (target.host, repo, TAG)
         push = ["copy", "--dest-tls-verify=false"] + (["--dest-creds", creds] if creds else []) + \
                ["oci:%s:%s" % (image, TAG), ref]
+        if profiler:
+            profiler.start(target.pid, "push")
         r = timed_skopeo(push, env, timeout, target.pid)
+        if profiler:
+            profiler.stop("push")
         # skopeo reuses blobs it has seen anywhere on the same registry (cross-repository
         # mount from its blob info cache): a push that did not move the bytes is not a push.
         r["uploaded_all"] = r["server_rchar"] >= image_info["blob_bytes"]
@@ -255,7 +291,11 @@ def run_target(target, rep, image, image_info, work, timeout):
         out = os.path.join(work, "pull")
         pull = ["copy", "--src-tls-verify=false"] + (["--src-creds", creds] if creds else []) + \
                [ref, "oci:%s:%s" % (out, TAG)]
+        if profiler:
+            profiler.start(target.pid, "pull")
         r = timed_skopeo(pull, env, timeout, target.pid)
+        if profiler:
+            profiler.stop("pull")
         r["uploaded_all"] = pulled_manifest(out) == image_info["manifest"]
         records.append(dict(r, target=target.name, op="pull", rep=rep))
         log("%s pull r%d: %.2f s%s" % (target.name, rep, r["seconds"],
@@ -398,6 +438,8 @@ def main():
     ap.add_argument("--berth", default=os.path.join(ROOT, "build", "berth"))
     ap.add_argument("--targets", default="docker-registry,berth")
     ap.add_argument("--json")
+    ap.add_argument("--profile", help="after the timed runs, one push + pull per target under perf record "
+                    "and one under strace -c, attached to the server; reports into this directory")
     args = ap.parse_args()
     # run.sh's trap sends SIGTERM: unwind so every `finally` stops its server.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -441,6 +483,19 @@ def main():
                 res["failures"].append("%s (rep %d): %s" % (name, rep, str(e).splitlines()[0] if str(e) else e))
                 if rep == 1 and name == "berth":
                     available = [t for t in available if t != name]  # no point retrying a build without it
+    if args.profile:
+        os.makedirs(args.profile, exist_ok=True)
+        for name in available:
+            for kind in ("perf", "strace"):
+                work = os.path.join(args.work, "%s-%s" % (name, kind))
+                os.makedirs(work)
+                target = DockerRegistry(work) if name == "docker-registry" else Berth(work, args.berth)
+                try:
+                    for r in run_target(target, 0, image, res["image"], work, timeout * 4,
+                                        Attached(kind, os.path.join(args.profile, name))):
+                        log("profiled (%s) %s %s: %.2f s wall" % (kind, name, r["op"], r["seconds"]))
+                except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+                    log("profiling %s failed: %s" % (name, e))
     res["load_after"] = loadavg()
     res["elapsed"] = round(time.monotonic() - t_start)
     if args.json:

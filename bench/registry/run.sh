@@ -53,7 +53,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --size-mib) SIZE="$2"; shift 2 ;;
     --reps) REPS="$2"; shift 2 ;;
-    --layers|--berth|--targets|--json) ARGS+=("$1" "$2"); shift 2 ;;
+    --layers|--berth|--targets|--json|--profile) ARGS+=("$1" "$2"); shift 2 ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
