@@ -92,7 +92,9 @@ Result<nlohmann::json> ServerClient::call(std::string_view targetPrefix, std::st
                  {"content-type", "application/x-amz-json-1.1"},
                  {"x-amz-target", std::string(targetPrefix) + "." + std::string(operation)}};
   req.body = body.dump();
-  api::signSigV4(req, endpoint_.credentials, endpoint_.region, "ecs", clock_.now());
+  // The SigV4 scope names the service the target belongs to, as AWS requires.
+  std::string_view service = targetPrefix == kEcrTarget ? "ecr" : "ecs";
+  api::signSigV4(req, endpoint_.credentials, endpoint_.region, service, clock_.now());
 
   http::request<http::string_body> out{http::verb::post, "/", 11};
   for (const auto& [k, v] : req.headers) out.set(k, v);

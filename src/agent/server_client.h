@@ -1,6 +1,7 @@
 #pragma once
 // The agent's client for the server's public API: AWS JSON 1.1 over HTTP/1.1
-// keep-alive, every request SigV4-signed (scope service "ecs"). Thread-safe:
+// keep-alive, every request SigV4-signed (scope service "ecs", or "ecr" for the
+// registry API). Thread-safe:
 // concurrent calls use separate pooled connections, so a long poll never
 // blocks a state report.
 #include <chrono>
@@ -32,6 +33,7 @@ Result<ServerEndpoint> parseServerUrl(const std::string& url);
 
 inline constexpr std::string_view kEcsTarget = "AmazonEC2ContainerServiceV20141113";
 inline constexpr std::string_view kAgentTarget = "BerthAgentService_V1";
+inline constexpr std::string_view kEcrTarget = "AmazonEC2ContainerRegistry_V20150921";
 
 class ServerClient {
  public:

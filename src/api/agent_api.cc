@@ -10,7 +10,7 @@ JsonService makeAgentService(control::AgentChannel& channel) {
   s.signingName = "ecs";
   s.mapError = ecsError;
   s.operations = {
-      {"PollTasks", [&channel](const nlohmann::json& req) { return channel.pollTasks(req); }},
+      {"PollTasks", [&channel](const nlohmann::json& req, const SigV4Identity&) { return channel.pollTasks(req); }},
   };
   return s;
 }

@@ -34,7 +34,7 @@ JsonService makeEcsService(control::EcsContext& ctx) {
   bindServiceModel(s, *model);
   s.mapError = ecsError;
   auto bind = [&ctx](Result<nlohmann::json> (*fn)(control::EcsContext&, const nlohmann::json&)) {
-    return [&ctx, fn](const nlohmann::json& req) { return fn(ctx, req); };
+    return [&ctx, fn](const nlohmann::json& req, const SigV4Identity&) { return fn(ctx, req); };
   };
   s.operations = {
       {"CreateCluster", bind(control::createCluster)},

@@ -11,6 +11,7 @@ HttpResponse FrontDoor::handle(const HttpRequest& request) const {
     r.body = "ok\n";
     return r;
   }
+  if (registry_ && OciDistributionApi::handles(path)) return registry_->handle(request);
   // Authenticate before anything else, as AWS does: an unsigned request learns
   // nothing about which operations or resources exist.
   auto identity = verifySigV4(request, credentials_, clock_.now());

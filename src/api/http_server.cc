@@ -103,6 +103,9 @@ struct ServerCore {
   asio::thread_pool* workers = nullptr;  // owned by HttpServer::Impl, outlives all handler posts
 
   std::atomic<bool> stopping{false};
+  // Set once the I/O threads are joined: workers waiting for a strand step
+  // (streamed bodies) give up instead of waiting for handlers that never run.
+  std::atomic<bool> ioStopped{false};
   std::atomic<std::size_t> active{0};
   std::mutex mu;  // guards sessions; active changes under it so shutdown can wait on cv
   std::condition_variable cv;
@@ -252,6 +255,14 @@ class Session : public std::enable_shared_from_this<Session> {
 
   const HttpServerOptions& opts() const { return core_->options; }
 
+  // Worker side of a strand step: the result, or nullopt if the I/O threads stopped first.
+  template <class T>
+  std::optional<T> waitOnStrand(std::future<T>& result) const {
+    while (result.wait_for(std::chrono::milliseconds(200)) != std::future_status::ready)
+      if (core_->ioStopped.load()) return std::nullopt;
+    return result.get();
+  }
+
   bool nothingReceived() const {
     return phase_ == Phase::kIdle ||
            (phase_ == Phase::kHeader && buffer_.size() == 0 && parser_ && !parser_->got_some());
@@ -261,7 +272,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (phase_ == Phase::kClosing) return;
     parser_.emplace();
     parser_->header_limit(static_cast<std::uint32_t>(opts().maxHeaderBytes));
-    parser_->body_limit(static_cast<std::uint64_t>(opts().maxBodyBytes));
+    // The body limit depends on the route (buffered or streamed), known only
+    // once the header is in: onHeader() checks Content-Length and sets it.
+    // (Not boost::none: this Beast compares len_ > body_limit_ on the optional, and anything > none.)
+    parser_->body_limit(std::numeric_limits<std::uint64_t>::max());
     if (core_->stopping.load() && buffer_.size() == 0) {
       closeNow();
       return;
@@ -317,6 +331,21 @@ class Session : public std::enable_shared_from_this<Session> {
       sendError(503, "server is shutting down", "");
       return;
     }
+    auto declared = parser_->content_length();
+    if (opts().streamBody && opts().streamBody(std::string_view(req.method_string().data(), req.method_string().size()),
+                                               std::string_view(req.target().data(), req.target().size()))) {
+      if (declared && *declared > opts().maxStreamBodyBytes) {
+        sendError(413, "request body too large", "Content-Length over maxStreamBodyBytes");
+        return;
+      }
+      dispatchStreaming();
+      return;
+    }
+    if (declared && *declared > opts().maxBodyBytes) {
+      sendError(413, "request body too large", "Content-Length over maxBodyBytes");
+      return;
+    }
+    parser_->body_limit(static_cast<std::uint64_t>(opts().maxBodyBytes));  // bounds chunked bodies
     if (parser_->is_done()) {
       dispatch();
       return;
@@ -395,10 +424,226 @@ class Session : public std::enable_shared_from_this<Session> {
     auto request = toHttpRequest(parser_->release(), remote_);
     asio::post(*core_->workers, [self = shared_from_this(), request = std::move(request)]() mutable {
       HttpResponse response = self->invokeHandler(request);
-      asio::post(self->executor_, [self, response = std::move(response)]() mutable {
-        self->writeResponse(std::move(response), true);
-      });
+      self->respondFromWorker(std::move(response), true);
     });
+  }
+
+  // Streamed request body: the handler starts as soon as the header is in and
+  // pulls the body through a BodyReader; each read hops to the strand.
+  void dispatchStreaming() {
+    phase_ = Phase::kHandling;
+    auto& req = parser_->get();
+    HttpRequest request;
+    request.method = std::string(req.method_string());
+    request.target = std::string(req.target());
+    for (const auto& f : req) {
+      std::string name(f.name_string());
+      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      request.headers.emplace_back(std::move(name), std::string(f.value()));
+    }
+    request.remoteAddress = remote_;
+    auto expect = req.find(http::field::expect);
+    streamNeeds100_ = expect != req.end() && req.version() >= 11 && buffer_.size() == 0 &&
+                      beast::iequals(expect->value(), "100-continue");
+    streamParser_.emplace(std::move(*parser_));
+    parser_.reset();
+    streamParser_->body_limit(opts().maxStreamBodyBytes);
+    asio::post(*core_->workers, [self = shared_from_this(), request = std::move(request)]() mutable {
+      StreamedBody body(self);
+      request.bodyStream = &body;
+      HttpResponse response = self->invokeHandler(request);
+      // Unread body bytes would be parsed as the next request: close instead.
+      self->respondFromWorker(std::move(response), body.complete());
+    });
+  }
+
+  class StreamedBody final : public BodyReader {
+   public:
+    explicit StreamedBody(std::shared_ptr<Session> session) : session_(std::move(session)) {
+      auto n = session_->streamParser_->content_length();
+      if (n) length_ = *n;
+    }
+    Result<std::size_t> read(char* out, std::size_t max) override {
+      if (complete_ || max == 0) return std::size_t{0};
+      auto done = std::make_shared<std::promise<Result<std::size_t>>>();
+      auto result = done->get_future();
+      asio::post(session_->executor_, [s = session_, out, max, done] { s->streamRead(out, max, done); });
+      auto waited = session_->waitOnStrand(result);
+      if (!waited) return Error::make(ErrorCode::kUnavailable, "server is shutting down");
+      auto r = std::move(*waited);
+      if (r.ok() && *r == 0) complete_ = true;
+      if (!r.ok()) failed_ = true;
+      return r;
+    }
+    std::optional<std::uint64_t> contentLength() const override { return length_; }
+    bool complete() {
+      if (complete_ || failed_) return complete_;
+      // The handler may have read exactly Content-Length bytes without asking for the end.
+      auto done = std::make_shared<std::promise<bool>>();
+      auto result = done->get_future();
+      asio::post(session_->executor_,
+                 [s = session_, done] { done->set_value(s->streamParser_ && s->streamParser_->is_done()); });
+      complete_ = session_->waitOnStrand(result).value_or(false);
+      return complete_;
+    }
+
+   private:
+    std::shared_ptr<Session> session_;
+    std::optional<std::uint64_t> length_;
+    bool complete_ = false;
+    bool failed_ = false;
+  };
+
+  // On the strand: fill `out` with up to `max` body bytes (as many as arrive
+  // before the buffer is full or the body ends), then fulfil `done`.
+  void streamRead(char* out, std::size_t max, std::shared_ptr<std::promise<Result<std::size_t>>> done) {
+    if (phase_ == Phase::kClosing || !streamParser_) {
+      done->set_value(Error::make(ErrorCode::kIo, "connection closed"));
+      return;
+    }
+    if (streamParser_->is_done()) {
+      done->set_value(std::size_t{0});
+      return;
+    }
+    if (streamNeeds100_) {
+      streamNeeds100_ = false;
+      stream_.expires_after(opts().bodyTimeout);
+      asio::async_write(stream_, asio::buffer(k100Continue.data(), k100Continue.size()),
+                        [self = shared_from_this(), out, max, done](beast::error_code ec, std::size_t) {
+                          if (ec) {
+                            done->set_value(Error::make(ErrorCode::kIo, "client went away: " + ec.message()));
+                            return;
+                          }
+                          self->streamRead(out, max, done);
+                        });
+      return;
+    }
+    streamFill(out, max, 0, done);
+  }
+
+  void streamFill(char* out, std::size_t max, std::size_t got,
+                  std::shared_ptr<std::promise<Result<std::size_t>>> done) {
+    auto& body = streamParser_->get().body();
+    body.data = out + got;
+    body.size = max - got;
+    body.more = true;
+    // bodyTimeout bounds progress, not the whole (possibly huge) body.
+    stream_.expires_after(opts().bodyTimeout);
+    http::async_read_some(
+        stream_, buffer_, *streamParser_,
+        [self = shared_from_this(), out, max, got, done](beast::error_code ec, std::size_t) {
+          auto& b = self->streamParser_->get().body();
+          std::size_t now = max - b.size;
+          if (ec == http::error::need_buffer) ec = {};
+          if (ec) {
+            if (ec == http::error::body_limit)
+              done->set_value(Error::make(ErrorCode::kPayloadTooLarge, "request body over the server's limit"));
+            else
+              done->set_value(Error::make(ErrorCode::kIo, "reading the request body failed: " + ec.message()));
+            return;
+          }
+          if (now < max && !self->streamParser_->is_done()) {
+            self->streamFill(out, max, now, done);
+            return;
+          }
+          done->set_value(now);
+        });
+  }
+
+  // Runs on the worker that ran the handler. Buffered responses go back to the
+  // strand in one piece; streamed ones are produced here chunk by chunk, so a
+  // slow disk never blocks an I/O thread.
+  void respondFromWorker(HttpResponse&& response, bool mayKeepAlive) {
+    bool bodyless = response.status < 200 || response.status == 204 || response.status == 304;
+    if (!response.stream || requestIsHead_ || bodyless) {
+      if (response.stream && !bodyless) {
+        response.headers.emplace_back("Content-Length", std::to_string(response.stream->length()));
+      }
+      response.stream.reset();
+      asio::post(executor_, [self = shared_from_this(), response = std::move(response), mayKeepAlive]() mutable {
+        self->writeResponse(std::move(response), mayKeepAlive);
+      });
+      return;
+    }
+    auto source = std::move(response.stream);
+    const std::uint64_t length = source->length();
+    auto headerSent = std::make_shared<std::promise<bool>>();
+    auto headerDone = headerSent->get_future();
+    asio::post(executor_, [self = shared_from_this(), response = std::move(response), mayKeepAlive, length,
+                           headerSent]() mutable {
+      self->writeStreamHeader(std::move(response), mayKeepAlive, length, headerSent);
+    });
+    if (!waitOnStrand(headerDone).value_or(false)) return;  // connection gone; the strand already closed it
+    bool keepAlive = streamKeepAlive_;
+    std::vector<char> chunk(std::size_t(1) << 20);
+    std::uint64_t sent = 0;
+    bool ok = true;
+    while (sent < length) {
+      auto want = static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), length - sent));
+      auto n = source->read(chunk.data(), want);
+      if (!n.ok() || *n == 0) {
+        log::warn("http response body source failed; closing the connection",
+                  {{"sent", sent}, {"length", length}, {"error", n.ok() ? "short source" : n.error().message}});
+        ok = false;
+        break;
+      }
+      auto written = std::make_shared<std::promise<bool>>();
+      auto writtenDone = written->get_future();
+      asio::post(executor_, [self = shared_from_this(), data = chunk.data(), size = *n, written] {
+        if (self->phase_ == Phase::kClosing) {
+          written->set_value(false);
+          return;
+        }
+        self->stream_.expires_after(self->opts().bodyTimeout);
+        asio::async_write(self->stream_, asio::buffer(data, size),
+                          [written](beast::error_code ec, std::size_t) { written->set_value(!ec); });
+      });
+      if (!waitOnStrand(writtenDone).value_or(false)) {
+        ok = false;
+        break;
+      }
+      sent += *n;
+    }
+    asio::post(executor_, [self = shared_from_this(), ok, keepAlive] {
+      self->resHeader_ = {};
+      self->headerSerializer_.reset();
+      self->onWrite(ok ? beast::error_code{} : beast::error_code(asio::error::broken_pipe), keepAlive);
+    });
+  }
+
+  void writeStreamHeader(HttpResponse&& response, bool mayKeepAlive, std::uint64_t length,
+                         std::shared_ptr<std::promise<bool>> headerSent) {
+    if (phase_ == Phase::kClosing) {
+      headerSent->set_value(false);
+      return;
+    }
+    streamKeepAlive_ = mayKeepAlive && requestKeepAlive_ && !core_->stopping.load();
+    resHeader_ = {};
+    resHeader_.version(requestVersion_ >= 11 ? 11 : 10);
+    resHeader_.result(static_cast<unsigned>(response.status));
+    bool hasDate = false;
+    for (auto& [name, value] : response.headers) {
+      if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+          beast::iequals(name, "connection"))
+        continue;
+      if (beast::iequals(name, "date")) hasDate = true;
+      resHeader_.insert(name, value);
+    }
+    if (!hasDate) resHeader_.set(http::field::date, httpDate(core_->clock->now()));
+    resHeader_.content_length(length);
+    resHeader_.keep_alive(streamKeepAlive_);
+    phase_ = Phase::kWriting;
+    headerSerializer_.emplace(resHeader_);
+    stream_.expires_after(opts().bodyTimeout);
+    http::async_write_header(stream_, *headerSerializer_,
+                             [self = shared_from_this(), headerSent](beast::error_code ec, std::size_t) {
+                               if (ec) {
+                                 self->closeNow();
+                                 headerSent->set_value(false);
+                                 return;
+                               }
+                               headerSent->set_value(true);
+                             });
   }
 
   // Runs on a worker thread; touches only immutable state.
@@ -440,6 +685,7 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void onWrite(beast::error_code ec, bool keepAlive) {
     res_ = {};  // release the body now rather than at the next response
+    streamParser_.reset();
     ++served_;
     if (ec) {
       closeNow();
@@ -518,6 +764,13 @@ class Session : public std::enable_shared_from_this<Session> {
   bool deadlineFired_ = false;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
+  // Streamed requests: the parser after the header, delivering into the handler's buffers.
+  std::optional<http::request_parser<http::buffer_body>> streamParser_;
+  bool streamNeeds100_ = false;
+  // Streamed responses: the header goes out through this serializer, the body as raw writes.
+  http::response<http::empty_body> resHeader_;
+  std::optional<http::response_serializer<http::empty_body>> headerSerializer_;
+  bool streamKeepAlive_ = false;
   http::response<http::string_body> res_;
   std::string remote_;
   Phase phase_ = Phase::kIdle;
@@ -649,6 +902,7 @@ class HttpServer::Impl {
     work_.reset();
     ioc_.stop();
     for (auto& t : ioThreads_) t.join();
+    core_->ioStopped.store(true);
     for (auto& s : core_->snapshotSessions()) s->closeAfterIoStopped();
     workers_->join();  // waits for handlers already running
     log::info("http server stopped", {{"address", address_}});

@@ -642,5 +642,207 @@ TEST(HttpServerTest, StartFailsOnBadHostAndBusyPort) {
   EXPECT_EQ(second.error().code, ErrorCode::kIo);
 }
 
+
+// --- streamed bodies ---------------------------------------------------------
+
+// Reads the streamed body in small pieces and answers with its size and a
+// checksum, so the test sees that every byte arrived in order.
+HttpResponse countingHandler(const HttpRequest& req) {
+  HttpResponse r;
+  if (!req.bodyStream) {
+    r.status = 500;
+    r.body = "not streamed";
+    return r;
+  }
+  std::uint64_t total = 0, sum = 0;
+  char buf[7000];
+  for (;;) {
+    auto n = req.bodyStream->read(buf, sizeof buf);
+    if (!n.ok()) {
+      r.status = n.error().code == ErrorCode::kPayloadTooLarge ? 413 : 400;
+      r.body = n.error().message;
+      return r;
+    }
+    if (*n == 0) break;
+    for (std::size_t i = 0; i < *n; ++i) sum = sum * 31 + static_cast<unsigned char>(buf[i]);
+    total += *n;
+  }
+  r.body = std::to_string(total) + " " + std::to_string(sum);
+  return r;
+}
+
+std::string expectedCount(std::string_view data) {
+  std::uint64_t sum = 0;
+  for (unsigned char c : data) sum = sum * 31 + c;
+  return std::to_string(data.size()) + " " + std::to_string(sum);
+}
+
+HttpServerOptions streamingOptions() {
+  auto o = smallOptions();
+  o.maxBodyBytes = 100;  // buffered routes stay small
+  o.maxStreamBodyBytes = 4 << 20;
+  o.streamBody = [](std::string_view method, std::string_view target) {
+    return method != "GET" && target.rfind("/stream", 0) == 0;
+  };
+  return o;
+}
+
+TEST(HttpServerStreamingTest, LargeContentLengthBodyReachesTheHandlerInPieces) {
+  auto server = startServer(streamingOptions(), countingHandler);
+  ASSERT_TRUE(server);
+  std::string data(3 << 20, '\0');
+  for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>((i * 7919) >> 3);
+  RawClient c(server->port());
+  ASSERT_TRUE(c.send(post("/stream/up", data)));
+  auto r = c.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, expectedCount(data));
+  // The connection stays usable for the next (buffered) request.
+  ASSERT_TRUE(c.send(get("/plain")));
+  r = c.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 500);  // countingHandler refuses non-streamed requests: proves routing
+}
+
+TEST(HttpServerStreamingTest, ChunkedBodyIsDecoded) {
+  auto server = startServer(streamingOptions(), countingHandler);
+  ASSERT_TRUE(server);
+  RawClient c(server->port());
+  ASSERT_TRUE(c.send("PATCH /stream/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
+                     "5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n"));
+  auto r = c.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, expectedCount("hello world"));
+}
+
+TEST(HttpServerStreamingTest, StreamLimitAppliesToDeclaredAndChunkedBodies) {
+  auto server = startServer(streamingOptions(), countingHandler);
+  ASSERT_TRUE(server);
+  RawClient declared(server->port());
+  ASSERT_TRUE(declared.send("PUT /stream/x HTTP/1.1\r\nHost: t\r\nContent-Length: 99999999\r\n\r\n"));
+  auto r = declared.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+
+  RawClient chunked(server->port());
+  ASSERT_TRUE(chunked.send("PUT /stream/x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"));
+  std::string piece(1 << 20, 'a');
+  char size[32];
+  std::snprintf(size, sizeof size, "%zx\r\n", piece.size());
+  for (int i = 0; i < 5; ++i)
+    if (!chunked.send(std::string(size) + piece + "\r\n")) break;  // the server may close early
+  r = chunked.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+  EXPECT_TRUE(chunked.waitForClose(3000ms));
+  // Buffered routes keep their own, smaller limit.
+  RawClient small(server->port());
+  ASSERT_TRUE(small.send(post("/plain", std::string(200, 'x'))));
+  r = small.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 413);
+}
+
+TEST(HttpServerStreamingTest, HandlerThatStopsReadingClosesTheConnection) {
+  auto server = startServer(streamingOptions(), [](const HttpRequest& req) {
+    HttpResponse r;
+    char buf[10];
+    (void)req.bodyStream->read(buf, sizeof buf);  // reads a little, then answers
+    r.status = 400;
+    r.body = "refused";
+    return r;
+  });
+  ASSERT_TRUE(server);
+  RawClient c(server->port());
+  ASSERT_TRUE(c.send(post("/stream/up", std::string(200000, 'z'))));
+  auto r = c.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 400);
+  EXPECT_EQ(r->header("connection"), "close");
+  EXPECT_TRUE(c.waitForClose(3000ms));
+}
+
+TEST(HttpServerStreamingTest, Expect100ContinueIsSentOnFirstRead) {
+  std::atomic<bool> refuse{false};
+  auto server = startServer(streamingOptions(), [&](const HttpRequest& req) {
+    if (refuse) {
+      HttpResponse r;
+      r.status = 401;
+      return r;
+    }
+    return countingHandler(req);
+  });
+  ASSERT_TRUE(server);
+  RawClient c(server->port());
+  ASSERT_TRUE(c.send("PUT /stream/x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  auto interim = c.readUntil("\r\n\r\n");
+  ASSERT_TRUE(interim);
+  EXPECT_EQ(*interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(c.send("hello"));
+  auto r = c.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, expectedCount("hello"));
+
+  // A handler that refuses without reading never invites the body.
+  refuse = true;
+  RawClient d(server->port());
+  ASSERT_TRUE(d.send("PUT /stream/x HTTP/1.1\r\nHost: t\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n"));
+  r = d.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 401);
+}
+
+class PatternSource final : public BodySource {
+ public:
+  explicit PatternSource(std::uint64_t length, std::uint64_t failAfter = UINT64_MAX)
+      : length_(length), failAfter_(failAfter) {}
+  std::uint64_t length() const override { return length_; }
+  Result<std::size_t> read(char* out, std::size_t max) override {
+    if (pos_ >= failAfter_) return Error::make(ErrorCode::kIo, "disk went away");
+    std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(max, length_ - pos_));
+    for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<char>('a' + (pos_ + i) % 26);
+    pos_ += n;
+    return n;
+  }
+
+ private:
+  std::uint64_t length_, failAfter_, pos_ = 0;
+};
+
+TEST(HttpServerStreamingTest, StreamedResponseBodyAndHead) {
+  auto server = startServer(smallOptions(), [](const HttpRequest& req) {
+    HttpResponse r;
+    r.setHeader("Content-Type", "application/octet-stream");
+    r.stream = std::make_shared<PatternSource>(req.path() == "/fail" ? 5 << 20 : 3 << 20,
+                                               req.path() == "/fail" ? 2 << 20 : UINT64_MAX);
+    return r;
+  });
+  ASSERT_TRUE(server);
+  RawClient c(server->port());
+  ASSERT_TRUE(c.send(get("/blob")));
+  auto r = c.readResponse(false, 10000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  ASSERT_EQ(r->body.size(), std::size_t(3 << 20));
+  EXPECT_EQ(r->body[0], 'a');
+  EXPECT_EQ(r->body[(3 << 20) - 1], static_cast<char>('a' + ((3 << 20) - 1) % 26));
+  // Keep-alive survives a streamed response; HEAD declares the length without a body.
+  ASSERT_TRUE(c.send("HEAD /blob HTTP/1.1\r\nHost: t\r\n\r\n"));
+  r = c.readResponse(true);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->header("content-length"), std::to_string(3 << 20));
+  ASSERT_TRUE(c.send(get("/blob")));
+  r = c.readResponse(false, 10000ms);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body.size(), std::size_t(3 << 20));
+
+  // A source that fails mid-body: the client sees a short body and a close, never a lie.
+  RawClient f(server->port());
+  ASSERT_TRUE(f.send(get("/fail")));
+  EXPECT_FALSE(f.readResponse(false, 5000ms));
+  EXPECT_TRUE(f.waitForClose(3000ms));
+}
+
 }  // namespace
 }  // namespace berth::api

@@ -86,7 +86,7 @@ HttpResponse JsonProtocolRouter::handle(const HttpRequest& request, const SigV4I
 
   Result<nlohmann::json> result = Error{};
   try {
-    result = op->second(body);
+    result = op->second(body, identity);
   } catch (const std::exception& e) {
     // Exceptions are bugs, not expected failures: report them as ServerException and log.
     log::error("operation threw", {{"operation", operation}, {"what", e.what()}, {"requestId", requestId}});

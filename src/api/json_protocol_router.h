@@ -16,7 +16,10 @@
 
 namespace berth::api {
 
-using JsonOperation = std::function<Result<nlohmann::json>(const nlohmann::json& request)>;
+// `caller` is the verified signer (most operations ignore it; e.g. ECR
+// GetAuthorizationToken issues a token for the caller's access key).
+using JsonOperation =
+    std::function<Result<nlohmann::json>(const nlohmann::json& request, const SigV4Identity& caller)>;
 
 struct JsonService {
   std::string targetPrefix;  // e.g. "AmazonEC2ContainerServiceV20141113"

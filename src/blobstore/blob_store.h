@@ -3,8 +3,9 @@
 //
 // Layout under `root`:
 //   blobs/sha256/<first 2 hex>/<hex>   committed blobs, read-only (0444), immutable
-//   uploads/<uuid>/data                an upload in progress
-//   uploads/<uuid>/started             its creation time (for expiry after a restart)
+//                                      (sha512 digests: blobs/sha512/<first 2 hex>/<hex>)
+//   uploads/<uuid>/data                an upload in progress (its mtime: the last append, for expiry)
+//   uploads/<uuid>/started             its creation time (startedAt after a restart)
 //
 // Guarantees (these are what the OCI distribution and ECR layer APIs promise):
 // - A blob becomes visible (exists/open/list) only after all its bytes were
@@ -112,11 +113,17 @@ class BlobStore {
   // around publish). Used by callers that record a reference to an existing
   // blob (cross-repository mount, ECR layer already present) so a concurrent
   // sweep cannot remove the blob between the existence check and the record.
+  // Digest locks are striped and not recursive: `fn`, `publish` and
+  // `isReferenced` must not call withBlobLocked, commitUpload or sweep.
   virtual Status withBlobLocked(const oci::Digest& digest, const std::function<Status()>& fn) = 0;
   // Removes committed blobs for which isReferenced(digest) is false and whose
   // file is older than `grace` (fresh blobs may be about to be referenced by a
   // manifest push), each check+unlink under the digest's lock; and removes
   // uploads not touched for `uploadExpiry`.
+  // Ages are measured with the injected Clock: the store stamps a blob's mtime
+  // with the clock at commit (again when the same content is committed again)
+  // and an upload's data file at each append, so a FakeClock works anywhere in
+  // time. Age >= grace counts as old (grace 0: no grace).
   virtual SweepStats sweep(const std::function<bool(const oci::Digest&)>& isReferenced,
                            std::chrono::seconds grace, std::chrono::seconds uploadExpiry) = 0;
 };

@@ -9,6 +9,7 @@
 
 #include "agent/fake_node.h"
 #include "agent/node_backends.h"
+#include "agent/registry_access.h"
 #include "cmd/process_setup.h"
 #include "common/log.h"
 #include "images/image_store_impl.h"
@@ -19,11 +20,13 @@ namespace berth::cmd {
 
 struct NodeAgent::Parts {
   SystemClock clock;
+  // Before the image store, which calls into registryAccess while pulling.
+  std::unique_ptr<agent::ServerClient> client;
+  std::unique_ptr<agent::RegistryAccess> registryAccess;
   std::unique_ptr<runtime::Runtime> runtime;
   std::unique_ptr<images::ImageStore> images;
   std::unique_ptr<agent::RootfsProvider> rootfs;
   std::unique_ptr<agent::LocalRecord> record;
-  std::unique_ptr<agent::ServerClient> client;
   std::unique_ptr<agent::ServerStateReporter> reporter;
   std::unique_ptr<agent::TaskEnv> env;
   std::unique_ptr<agent::Agent> agent;
@@ -84,6 +87,8 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::start(const AgentConfig& config, c
   if (ec) return Error::make(ErrorCode::kIo, "cannot create agent data dir: " + ec.message(), config.dataDir);
   const auto dir = std::filesystem::absolute(config.dataDir);
 
+  parts->client = std::make_unique<agent::ServerClient>(*endpoint, parts->clock);
+  parts->registryAccess = std::make_unique<agent::RegistryAccess>(*parts->client, parts->clock);
   agent::SpecBuilder specBuilder;
   if (config.fakeRuntime) {
     parts->runtime = std::make_unique<runtime::FakeRuntime>(parts->clock);
@@ -96,6 +101,13 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::start(const AgentConfig& config, c
     parts->runtime = std::make_unique<runtime::ConmonRuntime>(ro);
     images::ImageStoreOptions io;
     io.root = (dir / "images").string();
+    // Images named by repositoryUri or by the server's HOST:PORT come from Berth's registry.
+    io.resolveRegistry = [access = parts->registryAccess.get()](std::string_view registry) {
+      return access->endpointFor(registry);
+    };
+    io.credentialsFor = [access = parts->registryAccess.get()](std::string_view registry) {
+      return access->credentialsFor(registry);
+    };
     auto store = images::ImageStoreImpl::open(io);
     if (!store.ok()) return store.takeError();
     parts->images = std::move(*store);
@@ -105,7 +117,6 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::start(const AgentConfig& config, c
   auto record = agent::LocalRecord::open(dir.string());
   if (!record.ok()) return record.takeError();
   parts->record = std::move(*record);
-  parts->client = std::make_unique<agent::ServerClient>(*endpoint, parts->clock);
   parts->reporter = std::make_unique<agent::ServerStateReporter>(*parts->client);
   parts->env = std::make_unique<agent::TaskEnv>(agent::TaskEnv{*parts->images, *parts->runtime, *parts->rootfs,
                                                                *parts->reporter, *parts->record, parts->clock,

@@ -28,6 +28,16 @@ int main(int argc, char** argv) {
                     "seconds a STOPPED task stays describable")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    sub->add_option("--registry-maintenance-interval", config.registryMaintenanceSeconds,
+                    "seconds between registry lifecycle-policy runs and garbage collection")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 86400));
+    sub->add_option("--registry-gc-grace", config.registryGcGraceSeconds,
+                    "seconds an unreferenced blob or blob link is kept before garbage collection")
+        ->capture_default_str()
+        ->check(CLI::NonNegativeNumber);
+    sub->add_flag("--registry-auto-create", config.registryAutoCreate,
+                  "create a repository on its first push to /v2/ (ECR requires CreateRepository first)");
   };
   auto* server = app.add_subcommand("server", "run the control plane (API, state store, reconcilers)");
   addServerFlags(server);

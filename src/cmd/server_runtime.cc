@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <atomic>
 #include <condition_variable>
 #include <filesystem>
 #include <iostream>
@@ -9,10 +11,14 @@
 #include <thread>
 
 #include "api/agent_api.h"
+#include "api/ecr_api.h"
 #include "api/ecs_api.h"
 #include "api/front_door.h"
 #include "api/http_server.h"
 #include "api/json_protocol_router.h"
+#include "api/oci_distribution_api.h"
+#include "api/registry_token.h"
+#include "blobstore/blob_store.h"
 #include "common/clock.h"
 #include "common/log.h"
 #include "common/random.h"
@@ -20,6 +26,9 @@
 #include "control/state_cache.h"
 #include "control/task_definition_ops.h"
 #include "control/task_ops.h"
+#include "registry/image_ops.h"
+#include "registry/layer_ops.h"
+#include "registry/lifecycle_ops.h"
 #include "store/sqlite_store.h"
 
 namespace berth::cmd {
@@ -40,6 +49,14 @@ Result<std::pair<std::string, std::uint16_t>> splitHostPort(const std::string& l
   }
 }
 
+// The URL clients use to reach a server bound to `address` ("host:port"): a
+// wildcard bind is reached over loopback from this machine.
+std::string publicUrl(const std::string& address) {
+  if (address.rfind("0.0.0.0:", 0) == 0) return "http://127.0.0.1:" + address.substr(8);
+  if (address.rfind("[::]:", 0) == 0) return "http://[::1]:" + address.substr(5);
+  return "http://" + address;
+}
+
 }  // namespace
 
 struct ServerRuntime::Parts {
@@ -52,8 +69,15 @@ struct ServerRuntime::Parts {
   std::unique_ptr<control::StateCache> cache;
   std::unique_ptr<control::EcsContext> ecs;
   std::unique_ptr<control::AgentChannel> agentChannel;
+  std::unique_ptr<blobstore::BlobStore> blobs;
+  std::unique_ptr<api::RegistryTokens> registryTokens;
+  std::unique_ptr<registry::LayerUploadApi> layers;
+  std::unique_ptr<api::OciDistributionApi> registryApi;
   api::JsonProtocolRouter router;
   std::unique_ptr<api::FrontDoor> frontDoor;
+  // The HTTP server starts (and binds its port) before the front door exists,
+  // because the registry's URLs need the bound port; until then requests get 503.
+  std::atomic<api::FrontDoor*> door{nullptr};
   std::unique_ptr<api::HttpServer> http;
 
   // Housekeeping: agent liveness every 10 s, reapers every minute.
@@ -63,11 +87,38 @@ struct ServerRuntime::Parts {
   std::thread housekeeper;
   bool stopped = false;
 
+  // Lifecycle policies first (they turn images into garbage), then links no
+  // manifest references any more, then blob files no link references.
+  void maintainRegistry() {
+    auto lifecycle = registry::applyLifecyclePolicies(*ecs, [this](const std::string& repo,
+                                                                   const std::vector<std::string>& digests) {
+      return registry::deleteImages(*ecs, repo, digests);
+    });
+    const std::chrono::seconds grace(config.registryGcGraceSeconds);
+    auto links = registry::pruneUnreferencedLinks(*ecs, grace);
+    auto referenced = registry::linkedDigests(*ecs);
+    auto swept = blobs->sweep(
+        [&](const oci::Digest& d) {
+          // The snapshot answers for most blobs; a blob missing from it may have
+          // been linked since, so check live (this runs under the blob's lock).
+          return referenced.count(d.str()) > 0 || registry::isLinkedAnywhere(*ecs, d.str());
+        },
+        grace, std::chrono::hours(24));
+    if (lifecycle.imagesExpired || links || swept.blobsRemoved || swept.uploadsExpired)
+      log::info("registry maintenance", {{"imagesExpired", lifecycle.imagesExpired},
+                                         {"linksPruned", links},
+                                         {"blobsRemoved", swept.blobsRemoved},
+                                         {"bytesRemoved", swept.bytesRemoved},
+                                         {"uploadsExpired", swept.uploadsExpired}});
+  }
+
   void housekeep() {
     auto lastReap = clock.monotonicNow();
+    auto lastRegistry = clock.monotonicNow();
     const std::chrono::seconds retention(config.stoppedTaskRetentionSeconds);
     std::unique_lock lock(housekeepingMu);
-    while (!housekeepingCv.wait_for(lock, std::chrono::seconds(10), [&] { return housekeepingStop; })) {
+    const auto tick = std::chrono::seconds(std::clamp<std::int64_t>(config.registryMaintenanceSeconds, 1, 10));
+    while (!housekeepingCv.wait_for(lock, tick, [&] { return housekeepingStop; })) {
       lock.unlock();
       agentChannel->markDisconnectedAgents();
       if (clock.monotonicNow() - lastReap >= std::chrono::minutes(1)) {
@@ -77,6 +128,10 @@ struct ServerRuntime::Parts {
         else if (*reaped > 0) log::info("reaped stopped tasks and deregistered instances", {{"count", *reaped}});
         auto purged = control::purgeDeletedTaskDefinitions(*ecs);
         if (!purged.ok()) log::warn("purging deleted task definitions failed", {{"error", purged.error().message}});
+      }
+      if (clock.monotonicNow() - lastRegistry >= std::chrono::seconds(config.registryMaintenanceSeconds)) {
+        lastRegistry = clock.monotonicNow();
+        maintainRegistry();
       }
       lock.lock();
     }
@@ -122,9 +177,11 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   p->ecs = std::make_unique<control::EcsContext>(control::EcsContext{
       *p->store, *p->cache, p->clock, p->random, control::AccountInfo{config.accountId, config.region, "aws"}});
   p->agentChannel = std::make_unique<control::AgentChannel>(*p->ecs);
-  p->router.addService(api::makeEcsService(*p->ecs));
-  p->router.addService(api::makeAgentService(*p->agentChannel));
-  p->frontDoor = std::make_unique<api::FrontDoor>(*p->credentialProvider, config.region, p->clock, p->random, p->router);
+  auto blobs = blobstore::BlobStore::open((std::filesystem::path(config.dataDir) / "registry").string(), p->clock,
+                                          p->random);
+  if (!blobs.ok()) return blobs.takeError();
+  p->blobs = std::move(*blobs);
+  p->registryTokens = std::make_unique<api::RegistryTokens>(*p->credentialProvider);
 
   api::HttpServerOptions options;
   options.host = hostPort->first;
@@ -132,10 +189,27 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   options.maxBodyBytes = config.maxBodyBytes;
   options.workerThreads = config.workerThreads;
   options.errorResponse = api::FrontDoor::transportError;
-  auto* frontDoor = p->frontDoor.get();
-  auto http = api::HttpServer::start(options, [frontDoor](const api::HttpRequest& r) { return frontDoor->handle(r); });
+  options.streamBody = api::OciDistributionApi::streamsBody;
+  auto* door = &p->door;
+  auto http = api::HttpServer::start(options, [door](const api::HttpRequest& r) {
+    auto* frontDoor = door->load();
+    if (!frontDoor) return api::FrontDoor::transportError(503, "The server is starting.");
+    return frontDoor->handle(r);
+  });
   if (!http.ok()) return http.takeError();
   p->http = std::move(*http);
+
+  const std::string url = publicUrl(p->http->address());
+  p->layers = std::make_unique<registry::LayerUploadApi>(*p->ecs, *p->blobs, url);
+  p->router.addService(api::makeEcsService(*p->ecs));
+  p->router.addService(api::makeAgentService(*p->agentChannel));
+  p->router.addService(api::makeEcrService({*p->ecs, *p->layers, *p->registryTokens, url}));
+  api::OciDistributionOptions registryOptions;
+  registryOptions.autoCreateRepositories = config.registryAutoCreate;
+  p->registryApi = std::make_unique<api::OciDistributionApi>(*p->ecs, *p->blobs, *p->registryTokens, registryOptions);
+  p->frontDoor = std::make_unique<api::FrontDoor>(*p->credentialProvider, config.region, p->clock, p->random,
+                                                  p->router, p->registryApi.get());
+  p->door.store(p->frontDoor.get());
 
   auto* raw = p.get();
   p->housekeeper = std::thread([raw] { raw->housekeep(); });

@@ -21,6 +21,12 @@ struct ServerConfig {
   int workerThreads = 64;
   std::string logLevel = "info";
   std::int64_t stoppedTaskRetentionSeconds = 3600;  // stopped tasks stay describable this long
+  // Registry: lifecycle policies and garbage collection run this often; an
+  // unreferenced blob (or blob link) survives at least the grace period, which
+  // covers the gap between a layer upload and the manifest push that uses it.
+  std::int64_t registryMaintenanceSeconds = 300;
+  std::int64_t registryGcGraceSeconds = 3600;
+  bool registryAutoCreate = false;
 };
 
 class ServerRuntime {

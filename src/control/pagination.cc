@@ -1,36 +1,13 @@
 #include "control/pagination.h"
 
-#include <openssl/evp.h>
+#include "common/base64.h"
 
 namespace berth::control {
 namespace {
 
-std::string base64url(const std::string& in) {
-  std::string out(4 * ((in.size() + 2) / 3), '\0');
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  out.resize(static_cast<std::size_t>(n));
-  for (auto& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
-  while (!out.empty() && out.back() == '=') out.pop_back();
-  return out;
-}
-
-std::optional<std::string> unbase64url(std::string in) {
-  if (in.size() > 4096) return std::nullopt;
-  for (auto& c : in) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (!std::isalnum(static_cast<unsigned char>(c))) return std::nullopt;
-  }
-  while (in.size() % 4) in.push_back('=');
-  std::string out(in.size() / 4 * 3, '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return std::nullopt;
-  std::size_t pad = 0;
-  for (auto it = in.rbegin(); it != in.rend() && *it == '='; ++it) ++pad;
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
+std::optional<std::string> unbase64url(const std::string& in) {
+  if (in.size() > 4096) return std::nullopt;  // tokens are short; don't decode junk of any size
+  return base64UrlDecode(in);
 }
 
 Error invalidToken() {
@@ -58,7 +35,7 @@ Result<PageRequest> pageRequestFrom(const nlohmann::json& request, std::int64_t 
 
 std::string encodePageToken(const std::string& scope, const std::string& lastKey) {
   nlohmann::json t = {{"s", scope}, {"k", lastKey}};
-  return base64url(t.dump());
+  return base64UrlEncode(t.dump());
 }
 
 Result<std::string> decodePageToken(const std::string& scope, const std::string& token) {

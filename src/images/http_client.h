@@ -13,6 +13,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/base64.h"  // base64Encode for Basic auth
 #include "common/result.h"
 
 namespace berth::images {
@@ -32,7 +33,6 @@ struct Url {
 
 // Percent-encodes a query component (RFC 3986 unreserved characters kept).
 std::string urlEncode(std::string_view s);
-std::string base64Encode(std::string_view s);
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 

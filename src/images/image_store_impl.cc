@@ -60,6 +60,9 @@ Result<std::unique_ptr<ImageStoreImpl>> ImageStoreImpl::open(ImageStoreOptions o
 }
 
 Result<std::string> ImageStoreImpl::endpointFor(const oci::Reference& ref) const {
+  if (options_.resolveRegistry) {
+    if (auto url = options_.resolveRegistry(ref.registry)) return *url;
+  }
   if (auto it = options_.registryOverride.find(ref.registry); it != options_.registryOverride.end()) {
     auto url = Url::parse(it->second);
     if (!url.ok()) return url.takeError();
@@ -141,6 +144,7 @@ Result<Image> ImageStoreImpl::pullRemote(const oci::Reference& ref, const PullRe
   RegistryClientOptions copts;
   copts.http = options_.http;
   copts.credentials = request.credentials;
+  if (!copts.credentials && options_.credentialsFor) copts.credentials = options_.credentialsFor(ref.registry);
   RegistryClient client(*base, copts, *clock_);
 
   auto fetched = client.getManifest(ref.repository, ref.manifestReference());

@@ -8,7 +8,10 @@
 //   once          pull only if no previous pull of this reference is recorded
 //   prefer-cached use the cached image if present, else pull
 // (docs.aws.amazon.com/AmazonECS/latest/developerguide/pull-behavior.html)
+#include <functional>
 #include <map>
+#include <optional>
+#include <string_view>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,6 +31,11 @@ struct ImageStoreOptions {
   // or "docker.io") → base URL to use instead ("http://127.0.0.1:8080"). Lets the
   // agent send ECR-style names to Berth's own registry.
   std::map<std::string, std::string> registryOverride;
+  // Consulted before registryOverride: a base URL for registries the caller
+  // resolves itself (the agent: Berth's own registry under its ECR names).
+  std::function<std::optional<std::string>(std::string_view registry)> resolveRegistry;
+  // Credentials for a registry when the pull request carries none.
+  std::function<std::optional<RegistryCredentials>(std::string_view registry)> credentialsFor;
   // Registries ("host[:port]") reached over plain http. localhost, 127.0.0.0/8 and
   // ::1 are always plain http, like Docker's default insecure set.
   std::vector<std::string> insecureRegistries;

@@ -56,10 +56,12 @@ struct StoredManifest {
 // reference: tag or digest. kRepositoryNotFound / kImageNotFound.
 Result<StoredManifest> getManifest(const EcsContext& ctx, std::string_view repository, std::string_view reference);
 
-// By digest: the image and every tag pointing at it (kImageNotFound if absent).
-// By tag: the tag only (the image stays, possibly untagged).
+// By digest: the image and every tag pointing at it (kImageNotFound if absent;
+// kDenied while an index of the repository lists it, as ECR refuses with
+// ImageReferencedByManifestList). By tag: the tag only (the image stays, possibly untagged).
 Status deleteManifest(EcsContext& ctx, std::string_view repository, std::string_view reference);
-// Deletes these images (and their tags) in one transaction; unknown digests are skipped.
+// Deletes these images (and their tags) in one transaction; unknown digests are
+// skipped, and so are images an index that is not being deleted still lists.
 Status deleteImages(EcsContext& ctx, std::string_view repository, const std::vector<std::string>& digests);
 
 // Tags of a repository in lexical order (kRepositoryNotFound).
@@ -88,9 +90,10 @@ bool isLinkedAnywhere(const EcsContext& ctx, std::string_view digest);
 // Removes links that no manifest of their repository references and that were
 // linked/referenced more than `grace` ago (abandoned pushes, deleted images).
 // Each removal compares on the link's revision. Returns how many were removed.
+// (Implemented with the other link functions in blob_links.cc.)
 std::size_t pruneUnreferencedLinks(EcsContext& ctx, std::chrono::seconds grace);
 
-// --- ECR API (JSON ops) --------------------------------------------------------
+// --- ECR API (JSON ops, ecr_image_ops.cc) ---------------------------------------
 Result<nlohmann::json> listImages(EcsContext& ctx, const nlohmann::json& request);
 Result<nlohmann::json> describeImages(EcsContext& ctx, const nlohmann::json& request);
 Result<nlohmann::json> batchGetImage(EcsContext& ctx, const nlohmann::json& request);

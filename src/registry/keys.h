@@ -18,10 +18,12 @@
 //     "artifactMediaType"?: string (config media type, ECR's field),
 //     "artifactType"?: string (OCI 1.1 artifactType, for referrers),
 //     "manifest": string (the bytes exactly as pushed),
-//     "imageSizeInBytes": int (sum of config+layer sizes; for an index the manifest size),
+//     "imageSizeInBytes": int (sum of config+layer sizes; for an index the largest
+//       of its images', as ECR reports a manifest list),
 //     "imagePushedAt": <epoch seconds, double>,
 //     "lastRecordedPullTime"?: <epoch seconds>,
-//     "blobs": ["sha256:…"] (config + layers, for link references),
+//     "blobs": ["sha256:…"] (config + layers that must be linked; layers with
+//       "urls" live elsewhere and are not listed),
 //     "children": ["sha256:…"] (index entries' manifests),
 //     "subject"?: "sha256:…",
 //     "annotations"?: {…} }
@@ -31,7 +33,8 @@
 //
 // ecr/links/<name>@<digest>  (a blob usable in this repository: uploaded to it,
 //   mounted into it, or referenced by one of its manifests)
-//   → { "size": int, "linkedAt": <epoch seconds>, "referencedAt"?: <epoch seconds> }
+//   → { "size": int, "linkedAt": <epoch seconds>, "referencedAt"?: <epoch seconds>,
+//       "mediaType"?: string (as the last manifest referencing it described it) }
 //   Putting a manifest rewrites ("touches") the links it references, so a link
 //   pruner that compares on the link's revision never removes a link that a
 //   manifest committed after the pruner looked.

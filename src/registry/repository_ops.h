@@ -4,6 +4,7 @@
 // the request document shaped as the botocore ECR model's <Op>Request (types
 // already checked by the protocol layer) and return the <Op>Response document.
 // See keys.h for the stored documents.
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,27 +12,32 @@
 #include <nlohmann/json.hpp>
 
 #include "control/ecs_context.h"
+#include "registry/repository_name.h"  // isValidRepositoryName, isValidTag, registryHost, repositoryArn
 
 namespace berth::registry {
 
 using control::EcsContext;
-
-// ECR repository name: 2–256 chars, lowercase path components separated by
-// '/', each [a-z0-9]+ with single '.', '_' or '-' (also "__" and runs of '-', as
-// the OCI name grammar allows) between alphanumerics.
-bool isValidRepositoryName(std::string_view name);
-// OCI tag: [a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}
-bool isValidTag(std::string_view tag);
-
-// "<account>.dkr.ecr.<region>.amazonaws.com" — the host in repositoryUri.
-std::string registryHost(const control::AccountInfo& account);
-std::string repositoryArn(const control::AccountInfo& account, std::string_view name);
 
 // The repository document, or kRepositoryNotFound with ECR's message
 // ("The repository with name 'X' does not exist in the registry with id 'ACCOUNT'").
 Result<nlohmann::json> findRepository(const EcsContext& ctx, std::string_view name);
 // Checks a request's optional "registryId" names this account (else kRepositoryNotFound / kInvalidParameter as ECR does).
 Status checkRegistryId(const EcsContext& ctx, const nlohmann::json& request);
+
+// The repository a JSON request names: "registryId" checked, "repositoryName"
+// validated (kInvalidParameter with ECR's pattern message), then looked up.
+struct RepositoryRef {
+  std::string name;
+  control::CachedObject stored;  // the ecr/repos/<name> document and its revisions
+};
+Result<RepositoryRef> repositoryFromRequest(const EcsContext& ctx, const nlohmann::json& request);
+// The ECR Repository shape of a stored repository document.
+nlohmann::json renderRepository(const nlohmann::json& stored);
+// Read-modify-write of the repository the request names: `mutate` edits a copy
+// of its document (called again on every retry), which is committed with a
+// compare on the revision it was read at. Returns the document as committed.
+Result<nlohmann::json> mutateRepository(EcsContext& ctx, const nlohmann::json& request,
+                                        const std::function<Status(nlohmann::json& doc)>& mutate);
 
 Result<nlohmann::json> createRepository(EcsContext& ctx, const nlohmann::json& request);
 Result<nlohmann::json> describeRepositories(EcsContext& ctx, const nlohmann::json& request);
