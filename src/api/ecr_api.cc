@@ -37,6 +37,7 @@ AwsError ecrError(const Error& e) {
     case ErrorCode::kEmptyUpload: return as("EmptyUploadException");
     case ErrorCode::kLayerPartTooSmall: return as("LayerPartTooSmallException");
     case ErrorCode::kLayerAlreadyExists: return as("LayerAlreadyExistsException");
+    case ErrorCode::kLayerInaccessible: return as("LayerInaccessibleException");
     case ErrorCode::kLifecyclePolicyNotFound: return as("LifecyclePolicyNotFoundException");
     case ErrorCode::kLifecyclePolicyPreviewNotFound: return as("LifecyclePolicyPreviewNotFoundException");
     case ErrorCode::kLifecyclePolicyPreviewInProgress: return as("LifecyclePolicyPreviewInProgressException");

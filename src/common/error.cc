@@ -52,6 +52,7 @@ std::string_view errorCodeName(ErrorCode code) {
     case ErrorCode::kDenied: return "Denied";
     case ErrorCode::kNameInvalid: return "NameInvalid";
     case ErrorCode::kTagInvalid: return "TagInvalid";
+    case ErrorCode::kLayerInaccessible: return "LayerInaccessible";
   }
   return "Unknown";
 }

@@ -59,6 +59,7 @@ enum class ErrorCode : std::uint16_t {
   kDenied = 45,                    // DENIED: authenticated but not allowed
   kNameInvalid = 46,               // NAME_INVALID; ECR: InvalidParameterException
   kTagInvalid = 47,                // TAG_INVALID (bad tag syntax); ECR: InvalidParameterException
+  kLayerInaccessible = 48,         // ECR LayerInaccessibleException: layer not associated with an image
 };
 
 std::string_view errorCodeName(ErrorCode code);
