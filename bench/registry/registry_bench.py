@@ -283,10 +283,13 @@ def run_target(target, rep, image, image_info, work, timeout, profiler=None):
         if profiler:
             profiler.stop("push")
         # skopeo reuses blobs it has seen anywhere on the same registry (cross-repository
-        # mount from its blob info cache): a push that did not move the bytes is not a push.
-        r["uploaded_all"] = r["server_rchar"] >= image_info["blob_bytes"]
+        # mount from its blob info cache): a push that did not move the bytes is not a
+        # push. wchar (bytes the server wrote with write/pwrite: its blob files) rather
+        # than rchar, which does not count recvmsg (Berth's Asio sockets).
+        r["uploaded_all"] = r["server_wchar"] >= image_info["blob_bytes"]
         records.append(dict(r, target=target.name, op="push", rep=rep))
-        log("%s push r%d: %.2f s, server read %.0f MB%s" % (target.name, rep, r["seconds"], r["server_rchar"] / MB,
+        log("%s push r%d: %.2f s, server rchar %.0f MB wchar %.0f MB write_bytes %.0f MB%s" % (
+            target.name, rep, r["seconds"], r["server_rchar"] / MB, r["server_wchar"] / MB, r["server_write_bytes"] / MB,
                                                          "" if r["uploaded_all"] else " (NOT ALL BYTES UPLOADED)"))
         out = os.path.join(work, "pull")
         pull = ["copy", "--src-tls-verify=false"] + (["--src-creds", creds] if creds else []) + \

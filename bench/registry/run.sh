@@ -5,6 +5,7 @@
 #
 #   bench/registry/run.sh [--size-mib N] [--reps N] [--layers N] [--berth BIN]
 #                         [--targets docker-registry,berth] [--json FILE]
+#                         [--profile DIR]
 #
 # Defaults: 1024 MiB in 6 layers, 3 repetitions, BIN = build/berth. A quick
 # check: --size-mib 64 --reps 1 (about 15 s). The 1 GiB run takes 3-6 minutes
@@ -30,15 +31,21 @@
 #    storage. A fresh server per repetition matters: skopeo remembers where it
 #    has seen each blob (its blob info cache) and mounts it from another
 #    repository of the same registry instead of uploading it. The script checks
-#    the server really read all blob bytes from its sockets (/proc/PID/io rchar)
-#    on push and that the pulled manifest digest is the pushed one; a row that
-#    fails either check is marked "(!)".
+#    the server really wrote all blob bytes on push (/proc/PID/io wchar) and
+#    that the pulled manifest digest is the pushed one; a row that fails either
+#    check is marked "(!)".
 # 4. Prints a markdown table: median/min/max seconds, MB/s (10^6 bytes of blobs
 #    per second), server and skopeo CPU seconds, Berth / docker-registry and
 #    target / disk write+fsync ratios. Both push (server writes and fsyncs) and
 #    pull (skopeo's oci: destination fsyncs every blob; the server reads from the
 #    page cache) end in a durable sequential write on the same disk, hence the
 #    write+fsync rate as the limit of both.
+#
+# --profile DIR: after the timed runs, per target one more push + pull with
+# `perf record -g` attached to the server and one with `strace -f -c` attached
+# (not in the table; their wall times are printed on stderr); leaves
+# DIR/<target>-<push|pull>.perf.txt (perf report by symbol) and .strace
+# (syscall counts and times).
 #
 # If the Berth build does not serve /v2/ yet, its rows say so and the rest runs.
 # Traffic goes to 127.0.0.1 only. Processes stopped: only the servers this run
@@ -48,12 +55,14 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 SIZE=1024
 REPS=3
+PROFILE=0
 ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --size-mib) SIZE="$2"; shift 2 ;;
     --reps) REPS="$2"; shift 2 ;;
-    --layers|--berth|--targets|--json|--profile) ARGS+=("$1" "$2"); shift 2 ;;
+    --profile) PROFILE=1; ARGS+=("$1" "$2"); shift 2 ;;
+    --layers|--berth|--targets|--json) ARGS+=("$1" "$2"); shift 2 ;;
     -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -90,7 +99,9 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # Whole-run budget: 2 minutes of fixed costs plus 4 minutes per GiB per repetition.
-BUDGET=$(( 120 + 60 * SIZE / 1024 + 240 * REPS * SIZE / 1024 ))
+# --profile adds two push + pull rounds per target, one under strace, which
+# slows a server doing millions of small syscalls by 20x or more: 15 min per GiB.
+BUDGET=$(( 120 + 60 * SIZE / 1024 + 240 * REPS * SIZE / 1024 + PROFILE * 900 * SIZE / 1024 ))
 timeout --signal=TERM --kill-after=30 "$BUDGET" \
   /usr/bin/python3 "$ROOT/bench/registry/registry_bench.py" --work "$WORK" \
   --size-mib "$SIZE" --reps "$REPS" ${ARGS[@]+"${ARGS[@]}"} &
