@@ -27,7 +27,7 @@
 
 #include "blobstore/blob_store.h"
 #include "blobstore/digest_locks.h"
-#include "blobstore/unique_fd.h"
+#include "common/unique_fd.h"
 #include "blobstore/upload_session.h"
 
 namespace berth::blobstore {

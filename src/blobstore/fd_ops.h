@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "blobstore/unique_fd.h"
+#include "common/unique_fd.h"
 #include "common/result.h"
 
 namespace berth::blobstore {

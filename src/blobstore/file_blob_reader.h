@@ -4,7 +4,7 @@
 #include <string>
 
 #include "blobstore/blob_store.h"
-#include "blobstore/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace berth::blobstore {
 

@@ -16,7 +16,7 @@
 #include <string>
 
 #include "blobstore/blob_store.h"
-#include "blobstore/unique_fd.h"
+#include "common/unique_fd.h"
 #include "common/result.h"
 #include "oci/digest.h"
 

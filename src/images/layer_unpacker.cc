@@ -16,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "common/unique_fd.h"
 #include "common/fs_util.h"
 
 namespace berth::images {
@@ -27,30 +28,7 @@ constexpr std::string_view kWhiteoutPrefix = ".wh.";
 constexpr std::string_view kOpaqueMarker = ".wh..wh..opq";
 constexpr const char* kOpaqueXattr = "trusted.overlay.opaque";
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& o) noexcept : fd_(o.release()) {}
-  Fd& operator=(Fd&& o) noexcept {
-    reset(o.release());
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  int release() {
-    int f = fd_;
-    fd_ = -1;
-    return f;
-  }
-  void reset(int f = -1) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = f;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = UniqueFd;
 
 int openBeneath(int dirfd, const std::string& path, std::uint64_t flags, std::uint64_t resolve) {
   struct open_how how;

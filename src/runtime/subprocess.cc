@@ -15,6 +15,8 @@
 #include <iterator>
 #include <thread>
 
+#include "common/unique_fd.h"
+
 extern char** environ;
 
 namespace berth::runtime {
@@ -26,28 +28,7 @@ Error sysError(const std::string& what) {
   return Error::make(ErrorCode::kInternal, what + ": " + std::strerror(errno));
 }
 
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  Fd(Fd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
-  Fd& operator=(Fd&& o) noexcept {
-    reset();
-    fd_ = std::exchange(o.fd_, -1);
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
+using Fd = UniqueFd;
 
 int waitStatusToExitCode(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);

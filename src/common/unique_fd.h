@@ -1,10 +1,9 @@
 #pragma once
-// Owning file descriptor: the store works on descriptors relative to its root
-// (openat/renameat with O_NOFOLLOW) rather than on path strings, so many live
-// at once and each must be closed exactly once.
+// Owning file descriptor, closed exactly once. Code that works on descriptors
+// relative to a root (openat/renameat, openat2 RESOLVE_BENEATH) keeps many alive.
 #include <unistd.h>
 
-namespace berth::blobstore {
+namespace berth {
 
 class UniqueFd {
  public:
@@ -35,4 +34,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace berth::blobstore
+}  // namespace berth
