@@ -23,6 +23,7 @@ struct ContainerRecord {
   std::string lastStatus = "PENDING";  // PENDING | RUNNING | STOPPED (ECS container statuses)
   std::optional<int> exitCode;
   std::string reason;
+  std::string imageDigest;  // manifest digest of the pulled image (DescribeTasks containers[].imageDigest)
 };
 
 struct TaskRecord {

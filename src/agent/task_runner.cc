@@ -79,6 +79,7 @@ void TaskRunner::report(const std::string& status) {
     nlohmann::json cj = {{"containerName", c.name}, {"status", c.lastStatus}};
     if (!c.runtimeId.empty()) cj["runtimeId"] = c.runtimeId;
     if (c.exitCode) cj["exitCode"] = *c.exitCode;
+    if (!c.imageDigest.empty()) cj["imageDigest"] = c.imageDigest;
     if (!c.reason.empty()) cj["reason"] = c.reason.substr(0, 255);
     containers.push_back(std::move(cj));
   }
@@ -158,6 +159,7 @@ void TaskRunner::start() {
       failToStart(reason);
       return;
     }
+    if (auto* rec = findContainer(record_, c.name)) rec->imageDigest = image->manifestDigest;
     imagesByContainer_.emplace(c.name, std::move(*image));
     if (waitOrShutdown(std::chrono::milliseconds(0))) return;
   }

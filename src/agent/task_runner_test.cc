@@ -106,6 +106,8 @@ TEST_F(TaskRunnerTest, RunsToCompletionAndReportsExitCode) {
   ASSERT_TRUE(waitForStatus("STOPPED"));
   auto last = *reporter_.last();
   EXPECT_EQ(containerIn(last, "app")["exitCode"], 3);
+  // The pulled manifest's digest is reported (DescribeTasks containers[].imageDigest).
+  EXPECT_EQ(containerIn(last, "app")["imageDigest"], "sha256:" + std::string(64, '0'));
   EXPECT_EQ(last["stopCode"], "EssentialContainerExited");
   EXPECT_EQ(last["reason"], "Essential container in task exited");
   for (const char* ts : {"pullStartedAt", "pullStoppedAt", "startedAt", "executionStoppedAt", "stoppedAt"})

@@ -13,6 +13,9 @@ HttpResponse jsonErrorResponse(const AwsError& error, const std::string& request
   nlohmann::json body = {{"__type", error.type}};
   // AWS leaves "message" out for a few serialization errors; so do we when there is none.
   if (!error.message.empty()) body["message"] = error.message;
+  if (error.fields.is_object())
+    for (const auto& [k, v] : error.fields.items())
+      if (k != "__type" && k != "message") body[k] = v;
   r.body = body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return r;
 }

@@ -3,6 +3,8 @@
 // also in x-amzn-ErrorType, and the HTTP status AWS uses for that code.
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "api/http_types.h"
 #include "common/error.h"
 
@@ -12,6 +14,9 @@ struct AwsError {
   std::string type;     // the model's exception shape name, e.g. "ClusterNotFoundException"
   int httpStatus = 400;
   std::string message;
+  // Members some exceptions carry besides the message (e.g. ECR's
+  // InvalidLayerPartException: uploadId, lastValidByteReceived...). Object or null.
+  nlohmann::json fields = nullptr;
 };
 
 HttpResponse jsonErrorResponse(const AwsError& error, const std::string& requestId);

@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "api/oci_distribution_api.h"
 #include "api/service_model.h"
 #include "registry/image_ops.h"
 #include "registry/lifecycle_ops.h"
@@ -33,7 +34,16 @@ AwsError ecrError(const Error& e) {
     case ErrorCode::kReferencedImagesNotFound: return as("ReferencedImagesNotFoundException");
     case ErrorCode::kUploadNotFound: return as("UploadNotFoundException");
     case ErrorCode::kUploadInvalid:
-    case ErrorCode::kRangeNotSatisfiable: return as("InvalidLayerPartException");
+    case ErrorCode::kRangeNotSatisfiable: {
+      // The layer API puts registryId, repositoryName, uploadId and
+      // lastValidByteReceived in the context so clients can resume.
+      AwsError out = as("InvalidLayerPartException");
+      if (!e.context.empty() && e.context.front() == '{') {
+        auto fields = nlohmann::json::parse(e.context, nullptr, false);
+        if (fields.is_object()) out.fields = std::move(fields);
+      }
+      return out;
+    }
     case ErrorCode::kEmptyUpload: return as("EmptyUploadException");
     case ErrorCode::kLayerPartTooSmall: return as("LayerPartTooSmallException");
     case ErrorCode::kLayerAlreadyExists: return as("LayerAlreadyExistsException");
@@ -90,10 +100,21 @@ JsonService makeEcrService(EcrServiceDeps deps) {
       {"InitiateLayerUpload", layerOp(&registry::LayerUploadApi::initiateLayerUpload)},
       {"UploadLayerPart", layerOp(&registry::LayerUploadApi::uploadLayerPart)},
       {"CompleteLayerUpload", layerOp(&registry::LayerUploadApi::completeLayerUpload)},
-      {"GetDownloadUrlForLayer", layerOp(&registry::LayerUploadApi::getDownloadUrlForLayer)},
   };
   const RegistryTokens* tokens = &deps.tokens;
   control::EcsContext* c = &ctx;
+  // ECR answers with a pre-signed S3 URL that needs no other credentials; ours
+  // is pre-signed with the caller's registry password (blob reads only).
+  s.operations["GetDownloadUrlForLayer"] = [layers, tokens, c](const nlohmann::json& req,
+                                                               const SigV4Identity& caller) -> Result<nlohmann::json> {
+    auto r = layers->getDownloadUrlForLayer(req);
+    if (!r.ok()) return r;
+    auto token = tokens->issue(caller.accessKeyId, c->clock.now());
+    if (!token.ok()) return token.takeError();
+    auto& url = (*r)["downloadUrl"];
+    url = url.get<std::string>() + "?" + OciDistributionApi::kDownloadTokenParam + "=" + token->password;
+    return r;
+  };
   s.operations["GetAuthorizationToken"] = [tokens, c, proxy = deps.proxyEndpoint](
                                               const nlohmann::json&, const SigV4Identity& caller) -> Result<nlohmann::json> {
     auto token = tokens->issue(caller.accessKeyId, c->clock.now());

@@ -53,9 +53,31 @@ bool OciDistributionApi::streamsBody(std::string_view method, std::string_view t
   }
 }
 
+// A pre-signed blob download (ECR GetDownloadUrlForLayer): the URL carries a
+// registry password in this query parameter. Accepted only for blob GET/HEAD,
+// so a leaked download URL reads blobs and nothing else.
+Result<RegistryPrincipal> OciDistributionApi::authenticate(const HttpRequest& request) const {
+  auto now = ctx_.clock.now();
+  if (!request.header("authorization") && (request.method == "GET" || request.method == "HEAD")) {
+    constexpr std::string_view kParam = std::string_view(kDownloadTokenParam);
+    auto query = request.query();
+    for (std::size_t pos = 0; pos < query.size();) {
+      auto amp = query.find('&', pos);
+      auto pair = query.substr(pos, amp == std::string_view::npos ? std::string_view::npos : amp - pos);
+      if (pair.size() > kParam.size() && pair.substr(0, kParam.size()) == kParam && pair[kParam.size()] == '=') {
+        auto route = distribution::parseRoute(request.path());
+        if (route && route->kind == RouteKind::kBlob) return tokens_.verifyPassword(pair.substr(kParam.size() + 1), now);
+      }
+      if (amp == std::string_view::npos) break;
+      pos = amp + 1;
+    }
+  }
+  return tokens_.verify(request, now);
+}
+
 HttpResponse OciDistributionApi::handle(const HttpRequest& request) const {
   HttpResponse response;
-  if (auto principal = tokens_.verify(request, ctx_.clock.now()); !principal.ok()) {
+  if (auto principal = authenticate(request); !principal.ok()) {
     response = unauthorized(principal.error(), options_.realm);
   } else if (auto route = distribution::parseRoute(request.path()); !route) {
     response = distribution::errorResponse(404, "NAME_UNKNOWN", "no OCI distribution endpoint at this path",

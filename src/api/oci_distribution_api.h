@@ -46,7 +46,11 @@ class OciDistributionApi {
 
   HttpResponse handle(const HttpRequest& request) const;
 
+  // Query parameter of pre-signed blob download URLs (GetDownloadUrlForLayer).
+  static constexpr const char* kDownloadTokenParam = "X-Berth-Registry-Token";
+
  private:
+  Result<RegistryPrincipal> authenticate(const HttpRequest& request) const;
   control::EcsContext& ctx_;
   blobstore::BlobStore& blobs_;
   const RegistryTokens& tokens_;
