@@ -246,6 +246,34 @@ TEST_F(OciDistributionApiTest, ExpiredTokenIsRefusedAndTheRealmIsConfigurable) {
   EXPECT_EQ(header(r, "WWW-Authenticate"), "Basic realm=\"my-registry\"");
 }
 
+TEST_F(OciDistributionApiTest, PresignedDownloadTokenReadsBlobsAndNothingElse) {
+  createRepo("app");
+  auto digest = pushBlob("app", "presigned bytes");
+  auto manifest = imageManifest("app", {}).dump();
+  ASSERT_EQ(putManifest("app", "v1", manifest).status, 201);
+  auto password = mustOk(tokens_.issue(kKeyId, clock().now()), "issue").password;
+  auto unauthenticated = [&](std::string method, std::string target) {
+    HttpRequest req;
+    req.method = std::move(method);
+    req.target = std::move(target);
+    return api_->handle(req);
+  };
+  std::string param = std::string("?") + OciDistributionApi::kDownloadTokenParam + "=" + password;
+  auto blob = unauthenticated("GET", "/v2/app/blobs/" + digest + param);
+  ASSERT_EQ(blob.status, 200) << blob.body;
+  EXPECT_EQ(bodyOf(blob), "presigned bytes");
+  EXPECT_EQ(unauthenticated("HEAD", "/v2/app/blobs/" + digest + param).status, 200);
+  // The same token opens no other route and allows no writes.
+  EXPECT_EQ(unauthenticated("GET", "/v2/app/manifests/v1" + param).status, 401);
+  EXPECT_EQ(unauthenticated("GET", "/v2/app/tags/list" + param).status, 401);
+  EXPECT_EQ(unauthenticated("DELETE", "/v2/app/blobs/" + digest + param).status, 401);
+  EXPECT_EQ(unauthenticated("POST", "/v2/app/blobs/uploads/" + param).status, 401);
+  // Forged or expired tokens are refused.
+  EXPECT_EQ(unauthenticated("GET", "/v2/app/blobs/" + digest + param + "x").status, 401);
+  clock().advance(std::chrono::hours(13));
+  EXPECT_EQ(unauthenticated("GET", "/v2/app/blobs/" + digest + param).status, 401);
+}
+
 // --- push: blobs (end-4a/4b, end-5, end-6, end-11, end-13, end-14) -----------
 
 TEST_F(OciDistributionApiTest, MonolithicPostPushesABlobAndGetPullsIt) {
