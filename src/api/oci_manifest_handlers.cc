@@ -3,6 +3,7 @@
 // passes the Content-Type on and maps the registry's errors to OCI codes.
 #include "api/oci_errors.h"
 #include "api/oci_handlers.h"
+#include "common/log.h"
 #include "registry/image_ops.h"
 
 namespace berth::api::distribution {
@@ -31,7 +32,12 @@ HttpResponse getManifest(const OciEnv& env, const Route& route, bool head) {
   r.setHeader("Docker-Content-Digest", stored->digest);
   r.setHeader("Content-Length", std::to_string(stored->body.size()));
   r.setHeader("ETag", "\"" + stored->digest + "\"");
-  if (!head) r.body = std::move(stored->body);
+  if (!head) {
+    r.body = std::move(stored->body);
+    // Best effort: a failed bookkeeping write must not fail the pull.
+    if (auto s = registry::recordImagePull(env.ctx, route.name, stored->digest); !s.ok())
+      log::warn("recording an image pull failed", {{"repository", route.name}, {"error", s.error().message}});
+  }
   return r;
 }
 

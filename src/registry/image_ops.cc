@@ -226,6 +226,25 @@ Result<StoredManifest> getManifest(const EcsContext& ctx, std::string_view repos
   return StoredManifest{digest, image->doc.value("imageManifestMediaType", ""), image->doc.value("manifest", "")};
 }
 
+Status recordImagePull(EcsContext& ctx, std::string_view repository, std::string_view digest) {
+  const std::string key = keys::image(repository, digest);
+  auto txn = control::commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
+    store::TxnRequest txn;
+    auto image = ctx.cache.get(key);
+    if (!image) return txn;  // deleted meanwhile: nothing to record
+    const double now = std::chrono::duration<double>(ctx.clock.now().time_since_epoch()).count();
+    const double last = image->doc.value("lastRecordedPullTime", 0.0);
+    if (now - last < std::chrono::duration<double>(kPullTimeRefresh).count()) return txn;
+    nlohmann::json doc = image->doc;
+    doc["lastRecordedPullTime"] = now;
+    txn.compares.push_back({key, image->modRevision});
+    txn.ops.push_back(store::Op::put(key, doc.dump()));
+    return txn;
+  });
+  if (!txn.ok()) return txn.takeError();
+  return okStatus();
+}
+
 Status deleteManifest(EcsContext& ctx, std::string_view repository, std::string_view reference) {
   auto ref = parseReference(reference);
   if (!ref.ok()) return ref.takeError();

@@ -56,6 +56,13 @@ struct StoredManifest {
 // reference: tag or digest. kRepositoryNotFound / kImageNotFound.
 Result<StoredManifest> getManifest(const EcsContext& ctx, std::string_view repository, std::string_view reference);
 
+// Records a pull of the image in lastRecordedPullTime (DescribeImages). Like ECR,
+// which refreshes it "at least once every 24 hours", a pull within
+// kPullTimeRefresh of the recorded one writes nothing, so pulls don't turn into
+// a write each. Unknown images are ignored (the pull itself reports them).
+inline constexpr std::chrono::hours kPullTimeRefresh{1};
+Status recordImagePull(EcsContext& ctx, std::string_view repository, std::string_view digest);
+
 // By digest: the image and every tag pointing at it (kImageNotFound if absent;
 // kDenied while an index of the repository lists it, as ECR refuses with
 // ImageReferencedByManifestList). By tag: the tag only (the image stays, possibly untagged).

@@ -46,6 +46,28 @@ TEST_F(ImageOpsTest, StoresManifestsByteExact) {
   EXPECT_DOUBLE_EQ(doc["imagePushedAt"].get<double>(), clock().epochSeconds());
 }
 
+TEST_F(ImageOpsTest, PullTimeIsRecordedAtMostOncePerRefreshPeriod) {
+  std::string body = imageBody("app", "pulled");
+  auto r = mustOk(put("app", "v1", body));
+  const std::string key = keys::image("app", r.digest);
+  EXPECT_FALSE(cache().get(key)->doc.contains("lastRecordedPullTime"));
+
+  ASSERT_TRUE(recordImagePull(ctx(), "app", r.digest).ok());
+  auto first = *cache().get(key);
+  EXPECT_DOUBLE_EQ(first.doc["lastRecordedPullTime"].get<double>(), clock().epochSeconds());
+  EXPECT_EQ(first.doc["manifest"], body);  // the rest of the image is untouched
+
+  clock().advance(std::chrono::minutes(30));
+  ASSERT_TRUE(recordImagePull(ctx(), "app", r.digest).ok());
+  EXPECT_EQ(cache().get(key)->modRevision, first.modRevision);  // no write within the period
+
+  clock().advance(std::chrono::minutes(31));
+  ASSERT_TRUE(recordImagePull(ctx(), "app", r.digest).ok());
+  EXPECT_DOUBLE_EQ(cache().get(key)->doc["lastRecordedPullTime"].get<double>(), clock().epochSeconds());
+  // An image that is gone is not an error (the pull reports it).
+  EXPECT_TRUE(recordImagePull(ctx(), "app", oci::digestOf("nothing").str()).ok());
+}
+
 TEST_F(ImageOpsTest, DigestReferenceMustMatchTheBody) {
   std::string body = imageBody("app", "one");
   std::string digest = oci::digestOf(body).str();

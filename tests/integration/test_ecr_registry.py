@@ -299,8 +299,11 @@ class SkopeoTest(RegistryTestBase):
         self.assertEqual(layout_manifest_digest(pulled, "v1"), source_digest)
         self.assertEqual(layout_blob_digests(pulled), layout_blob_digests(self.busybox))
 
-        # The ECR API sees the image skopeo pushed.
+        # The ECR API sees the image skopeo pushed, and that it was pulled.
         self.assertEqual(self.image_ids(repo), [{"imageDigest": source_digest, "imageTag": "v1"}])
+        detail = self.aws("ecr", "describe-images", "--repository-name", repo)["imageDetails"][0]
+        self.assertIn("lastRecordedPullTime", detail)
+        self.assertGreaterEqual(parse_time(detail["lastRecordedPullTime"]), parse_time(detail["imagePushedAt"]))
 
     def test_login_with_a_private_authfile_then_copy_without_creds(self):
         repo = self.create_repo("login")
