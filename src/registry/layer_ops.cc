@@ -1,13 +1,14 @@
 #include "registry/layer_ops.h"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <optional>
 
-#include "control/committer.h"
+#include "common/base64.h"
 #include "control/json_fields.h"
+#include "registry/image_ops.h"
 #include "registry/keys.h"
+#include "registry/repository_ops.h"
 
 namespace berth::registry {
 namespace {
@@ -17,38 +18,6 @@ using nlohmann::json;
 
 Error invalid(std::string message) { return Error::make(ErrorCode::kInvalidParameter, std::move(message)); }
 
-// Strict RFC 4648 base64 (standard alphabet, padded), what AWS SDKs send for blobs.
-std::optional<std::string> decodeBase64(std::string_view in) {
-  static const std::array<std::int8_t, 256> table = [] {
-    std::array<std::int8_t, 256> t{};
-    t.fill(-1);
-    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) t[static_cast<unsigned char>(alphabet[i])] = static_cast<std::int8_t>(i);
-    return t;
-  }();
-  if (in.size() % 4 != 0) return std::nullopt;
-  std::string out;
-  out.reserve(in.size() / 4 * 3);
-  for (std::size_t i = 0; i < in.size(); i += 4) {
-    const bool last = i + 4 == in.size();
-    const std::size_t pad = last ? (in[i + 3] == '=') + (in[i + 2] == '=' && in[i + 3] == '=') : 0;
-    std::uint32_t v = 0;
-    for (std::size_t j = 0; j < 4; ++j) {
-      if (j >= 4 - pad) {
-        v <<= 6;
-        continue;
-      }
-      const std::int8_t d = table[static_cast<unsigned char>(in[i + j])];
-      if (d < 0) return std::nullopt;
-      v = (v << 6) | static_cast<std::uint32_t>(d);
-    }
-    out.push_back(static_cast<char>(v >> 16));
-    if (pad < 2) out.push_back(static_cast<char>((v >> 8) & 0xff));
-    if (pad < 1) out.push_back(static_cast<char>(v & 0xff));
-  }
-  return out;
-}
-
 std::optional<std::uint64_t> optUnsigned(const json& request, const char* field) {
   auto it = request.find(field);
   if (it == request.end() || !it->is_number_integer() || it->get<std::int64_t>() < 0) return std::nullopt;
@@ -57,14 +26,9 @@ std::optional<std::uint64_t> optUnsigned(const json& request, const char* field)
 
 std::string repositoryNameOf(const json& request) { return control::stringOr(request, "repositoryName", ""); }
 
-Error repositoryNotFound(const control::EcsContext& ctx, const std::string& name) {
-  return Error::make(ErrorCode::kRepositoryNotFound, "The repository with name '" + name +
-                                                         "' does not exist in the registry with id '" +
-                                                         ctx.account.accountId + "'");
-}
-
 Status requireRepository(const control::EcsContext& ctx, const std::string& name) {
-  if (!ctx.cache.get(keys::repo(name))) return repositoryNotFound(ctx, name);
+  auto repo = findRepository(ctx, name);
+  if (!repo.ok()) return repo.takeError();
   return okStatus();
 }
 
@@ -160,7 +124,7 @@ Result<json> LayerUploadApi::uploadLayerPart(const json& request) {
   auto blobText = optString(request, "layerPartBlob");
   if (!first || !last) return invalid("partFirstByte and partLastByte must be non-negative integers.");
   if (!blobText) return invalid("layerPartBlob is required.");
-  auto bytes = decodeBase64(*blobText);
+  auto bytes = base64Decode(*blobText);  // strict RFC 4648, what AWS SDKs send for blobs
   if (!bytes) return Error::make(ErrorCode::kSerialization, "layerPartBlob is not valid base64.");
 
   BERTH_TRY(requireRepository(ctx_, name));
@@ -257,19 +221,8 @@ Result<json> LayerUploadApi::completeLayerUpload(const json& request) {
 
   // The link is written under the digest's lock (publish), so a sweep cannot
   // remove the blob between its commit and the link that keeps it.
-  // (Same record as image_ops' linkBlob; kept local so layer_ops stands alone.)
   auto publish = [&](const blobstore::BlobInfo& info) -> Status {
-    auto r = control::commitWithRetry(ctx_, [&]() -> Result<store::TxnRequest> {
-      BERTH_TRY(requireRepository(ctx_, name));
-      auto existing = ctx_.cache.get(linkKey);
-      json link = existing ? existing->doc : json::object();  // keeps referencedAt
-      link["size"] = info.size;
-      link["linkedAt"] = ctx_.clock.epochSeconds();
-      return store::TxnRequest{{control::pinned(ctx_.cache, keys::repo(name)), control::pinned(ctx_.cache, linkKey)},
-                               {store::Op::put(linkKey, link.dump())}};
-    });
-    if (!r.ok()) return r.takeError();
-    return okStatus();
+    return linkBlob(ctx_, name, info.digest.str(), info.size);
   };
   auto committed = blobs_.commitUpload(uploadId, *digest, publish);
   forget(uploadId);  // gone from the store either way
