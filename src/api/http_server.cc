@@ -177,7 +177,8 @@ void buildResponse(http::response<http::string_body>& out, HttpResponse&& in, un
   out.keep_alive(keepAlive);
 }
 
-HttpRequest toHttpRequest(http::request<http::string_body>&& m, const std::string& remote) {
+// Method, target, lowercased headers and peer: everything but the body.
+HttpRequest requestHead(const http::request_header<>& m, const std::string& remote) {
   HttpRequest r;
   r.method = std::string(m.method_string());
   r.target = std::string(m.target());
@@ -186,8 +187,13 @@ HttpRequest toHttpRequest(http::request<http::string_body>&& m, const std::strin
     for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
     r.headers.emplace_back(std::move(name), std::string(f.value()));
   }
-  r.body = std::move(m.body());
   r.remoteAddress = remote;
+  return r;
+}
+
+HttpRequest toHttpRequest(http::request<http::string_body>&& m, const std::string& remote) {
+  HttpRequest r = requestHead(m, remote);
+  r.body = std::move(m.body());
   return r;
 }
 
@@ -435,15 +441,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatchStreaming() {
     phase_ = Phase::kHandling;
     auto& req = parser_->get();
-    HttpRequest request;
-    request.method = std::string(req.method_string());
-    request.target = std::string(req.target());
-    for (const auto& f : req) {
-      std::string name(f.name_string());
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      request.headers.emplace_back(std::move(name), std::string(f.value()));
-    }
-    request.remoteAddress = remote_;
+    HttpRequest request = requestHead(req, remote_);
     auto expect = req.find(http::field::expect);
     streamNeeds100_ = expect != req.end() && req.version() >= 11 && buffer_.size() == 0 &&
                       beast::iequals(expect->value(), "100-continue");
