@@ -21,6 +21,7 @@ nlohmann::json toJson(const AgentState& s) {
       nlohmann::json cj = {{"name", c.name}, {"runtimeId", c.runtimeId}, {"lastStatus", c.lastStatus}, {"reason", c.reason}};
       if (c.exitCode) cj["exitCode"] = *c.exitCode;
       if (!c.imageDigest.empty()) cj["imageDigest"] = c.imageDigest;
+      if (c.healthStatus != "UNKNOWN") cj["healthStatus"] = c.healthStatus;
       containers.push_back(std::move(cj));
     }
     tasks[arn] = {{"taskArn", t.taskArn}, {"lastStatus", t.lastStatus}, {"desiredStatus", t.desiredStatus},
@@ -48,6 +49,7 @@ Result<AgentState> agentStateFromJson(const nlohmann::json& doc) {
       cr.name = c.value("name", "");
       cr.runtimeId = c.value("runtimeId", "");
       cr.imageDigest = c.value("imageDigest", "");
+      cr.healthStatus = c.value("healthStatus", "UNKNOWN");
       cr.lastStatus = c.value("lastStatus", "PENDING");
       cr.reason = c.value("reason", "");
       if (c.contains("exitCode") && c["exitCode"].is_number_integer()) cr.exitCode = c["exitCode"].get<int>();

@@ -24,6 +24,7 @@ struct ContainerRecord {
   std::optional<int> exitCode;
   std::string reason;
   std::string imageDigest;  // manifest digest of the pulled image (DescribeTasks containers[].imageDigest)
+  std::string healthStatus = "UNKNOWN";  // HEALTHY | UNHEALTHY | UNKNOWN (no check, or not decided yet)
 };
 
 struct TaskRecord {

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agent/local_record.h"
+#include "agent/task_hooks.h"
 #include "agent/task_cgroup.h"
 #include "agent/task_plan.h"
 #include "common/clock.h"
@@ -72,6 +73,12 @@ struct TaskEnv {
   // its containers are created (applyTaskCgroupLimits on a real node; empty
   // for fakes, which have no cgroups).
   std::function<Status(const std::string& cgroupPath, const TaskCgroupLimits&)> taskCgroup;
+  // Issue #5 collaborators (task_hooks.h); null turns the feature off.
+  network::TaskNetworking* network = nullptr;
+  LogShipping* logs = nullptr;
+  SecretResolver* secrets = nullptr;
+  TaskMetadataService* metadata = nullptr;
+  std::string volumesDir;  // DIR/volumes: dockerVolumeConfiguration volumes with scope "shared"
 };
 
 class TaskRunner {

@@ -53,6 +53,14 @@ std::string_view errorCodeName(ErrorCode code) {
     case ErrorCode::kNameInvalid: return "NameInvalid";
     case ErrorCode::kTagInvalid: return "TagInvalid";
     case ErrorCode::kLayerInaccessible: return "LayerInaccessible";
+    case ErrorCode::kAlreadyExists: return "AlreadyExists";
+    case ErrorCode::kInvalidSequenceToken: return "InvalidSequenceToken";
+    case ErrorCode::kDataAlreadyAccepted: return "DataAlreadyAccepted";
+    case ErrorCode::kParameterVersionNotFound: return "ParameterVersionNotFound";
+    case ErrorCode::kParameterLimitExceeded: return "ParameterLimitExceeded";
+    case ErrorCode::kHierarchyLevelLimitExceeded: return "HierarchyLevelLimitExceeded";
+    case ErrorCode::kParameterPatternMismatch: return "ParameterPatternMismatch";
+    case ErrorCode::kFailedPrecondition: return "FailedPrecondition";
   }
   return "Unknown";
 }

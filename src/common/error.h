@@ -60,6 +60,16 @@ enum class ErrorCode : std::uint16_t {
   kNameInvalid = 46,               // NAME_INVALID; ECR: InvalidParameterException
   kTagInvalid = 47,                // TAG_INVALID (bad tag syntax); ECR: InvalidParameterException
   kLayerInaccessible = 48,         // ECR LayerInaccessibleException: layer not associated with an image
+  // Issue #5 (CloudWatch Logs, SSM Parameter Store, node runtime). Services map
+  // these to their own exception names.
+  kAlreadyExists = 49,               // Logs ResourceAlreadyExistsException / SSM ParameterAlreadyExists
+  kInvalidSequenceToken = 50,        // Logs InvalidSequenceTokenException
+  kDataAlreadyAccepted = 51,         // Logs DataAlreadyAcceptedException
+  kParameterVersionNotFound = 52,    // SSM ParameterVersionNotFound
+  kParameterLimitExceeded = 53,      // SSM ParameterLimitExceeded / ParameterMaxVersionLimitExceeded
+  kHierarchyLevelLimitExceeded = 54, // SSM HierarchyLevelLimitExceededException
+  kParameterPatternMismatch = 55,    // SSM ParameterPatternMismatchException
+  kFailedPrecondition = 56,          // not in a state that allows this (e.g. exec in a stopped container)
 };
 
 std::string_view errorCodeName(ErrorCode code);

@@ -42,6 +42,20 @@ struct ContainerState {
   std::optional<std::chrono::system_clock::time_point> startedAt, finishedAt;
 };
 
+// A process run inside a running container (health checks): `runc exec`
+// under the container's namespaces, cgroup and user.
+struct ExecRequest {
+  std::vector<std::string> argv;  // argv[0] resolved on the container's PATH
+  std::vector<std::string> env;   // "NAME=value"; empty = the container's own environment
+  std::chrono::milliseconds timeout{30000};  // killed (SIGKILL) after this
+};
+
+struct ExecResult {
+  int exitCode = -1;      // 128+signal when killed
+  bool timedOut = false;  // the timeout fired (the process was killed)
+  std::string output;     // stdout+stderr, at most the first 4 KiB
+};
+
 class Runtime {
  public:
   virtual ~Runtime() = default;
@@ -54,6 +68,13 @@ class Runtime {
   virtual Status remove(const std::string& id, bool force) = 0;
   // Ids of every container this runtime knows on this host (for reconcile on start).
   virtual Result<std::vector<std::string>> list() = 0;
+  // Runs a process in a running container and waits for it (bounded by the
+  // request's timeout). Errors only when it could not run at all (container
+  // not running: kFailedPrecondition; not found: kNotFound).
+  virtual Result<ExecResult> exec(const std::string& id, const ExecRequest& request) {
+    (void)request;
+    return Error::make(ErrorCode::kUnsupported, "exec is not supported by this runtime", id);
+  }
 };
 
 }  // namespace berth::runtime
