@@ -93,7 +93,7 @@ Result<nlohmann::json> ServerClient::call(std::string_view targetPrefix, std::st
                  {"x-amz-target", std::string(targetPrefix) + "." + std::string(operation)}};
   req.body = body.dump();
   // The SigV4 scope names the service the target belongs to, as AWS requires.
-  std::string_view service = targetPrefix == kEcrTarget ? "ecr" : "ecs";
+  const std::string_view service = signingNameFor(targetPrefix);
   api::signSigV4(req, endpoint_.credentials, endpoint_.region, service, clock_.now());
 
   http::request<http::string_body> out{http::verb::post, "/", 11};

@@ -34,6 +34,16 @@ Result<ServerEndpoint> parseServerUrl(const std::string& url);
 inline constexpr std::string_view kEcsTarget = "AmazonEC2ContainerServiceV20141113";
 inline constexpr std::string_view kAgentTarget = "BerthAgentService_V1";
 inline constexpr std::string_view kEcrTarget = "AmazonEC2ContainerRegistry_V20150921";
+inline constexpr std::string_view kLogsTarget = "Logs_20140328";
+inline constexpr std::string_view kSsmTarget = "AmazonSSM";
+
+// The SigV4 scope service for a JSON 1.1 target prefix (the agent channel signs as "ecs").
+constexpr std::string_view signingNameFor(std::string_view targetPrefix) {
+  if (targetPrefix == kEcrTarget) return "ecr";
+  if (targetPrefix == kLogsTarget) return "logs";
+  if (targetPrefix == kSsmTarget) return "ssm";
+  return "ecs";
+}
 
 class ServerClient {
  public:
