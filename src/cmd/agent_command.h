@@ -25,6 +25,13 @@ struct AgentConfig {
   std::string logLevel = "info";
   std::string pullBehavior = "default";  // ECS_IMAGE_PULL_BEHAVIOR
   bool fakeRuntime = false;              // no containers: FakeRuntime + instant images (tests, simulation)
+  // Task networking (issue #5). Tests give every agent its own bridges and subnets.
+  std::string bridgeName = "berth0";
+  std::string bridgeSubnet = "10.213.0.0/16";
+  std::string awsvpcBridgeName = "berth-vpc0";
+  std::string awsvpcSubnet = "10.214.0.0/16";
+  std::string dynamicHostPortRange;  // "LOW-HIGH"; empty = the kernel's ephemeral range
+  int metadataPort = 51679;          // host-mode tasks reach the metadata endpoint on 127.0.0.1:PORT
 };
 
 // A running agent with everything it owns (runtime, image store, record).

@@ -61,6 +61,21 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   agent->add_flag("--fake-runtime", agentConfig.fakeRuntime, "run no containers (tests): tasks move through their lifecycle in memory");
   agent->add_option("--log-level", agentConfig.logLevel, "debug, info, warn or error")->capture_default_str();
+  auto addNodeNetworkFlags = [](CLI::App* sub, berth::cmd::AgentConfig& c) {
+    sub->add_option("--bridge-name", c.bridgeName, "Linux bridge for networkMode bridge tasks")->capture_default_str();
+    sub->add_option("--bridge-subnet", c.bridgeSubnet, "IPv4 subnet of the bridge network (CIDR)")->capture_default_str();
+    sub->add_option("--awsvpc-bridge-name", c.awsvpcBridgeName, "Linux bridge for networkMode awsvpc tasks")
+        ->capture_default_str();
+    sub->add_option("--awsvpc-subnet", c.awsvpcSubnet, "IPv4 subnet awsvpc tasks get their addresses from (CIDR)")
+        ->capture_default_str();
+    sub->add_option("--dynamic-host-port-range", c.dynamicHostPortRange,
+                    "LOW-HIGH range for dynamic host ports (default: net.ipv4.ip_local_port_range)");
+    sub->add_option("--metadata-port", c.metadataPort,
+                    "loopback port of the task metadata/credentials endpoint for host-mode tasks")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 65535));
+  };
+  addNodeNetworkFlags(agent, agentConfig);
 
   // `up` runs a local agent too: the agent settings that make sense next to the server.
   berth::cmd::AgentConfig upAgent;
@@ -73,6 +88,7 @@ int main(int argc, char** argv) {
   up->add_option("--memory", upAgent.memory, "MiB of memory to register")->check(CLI::NonNegativeNumber);
   up->add_option("--pull-behavior", upAgent.pullBehavior, "default, always, once or prefer-cached")->capture_default_str();
   up->add_flag("--fake-runtime", upAgent.fakeRuntime, "run no containers (tests)");
+  addNodeNetworkFlags(up, upAgent);
 
   CLI11_PARSE(app, argc, argv);
   if (server->parsed()) return berth::cmd::runServer(config);

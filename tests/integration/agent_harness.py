@@ -249,14 +249,57 @@ def zombie_children(parent_pid):
     return out
 
 
+_network_counter = 0
+
+
+def agent_network_args(seed=None):
+    """Network flags that give one test agent its own bridges, subnets and
+    metadata port, so agents started by tests running at the same time never
+    share IP pools or iptables state. Returns (args, network) where network
+    names what cleanup_agent_network removes."""
+    global _network_counter
+    _network_counter += 1
+    n = (os.getpid() * 97 + _network_counter * 13 + (seed or 0)) % 37500
+    bridge, vpc_bridge = "bbr%05d" % n, "bvp%05d" % n
+    octet2, octet3 = 100 + (n // 250) % 150, n % 250
+    bridge_subnet = "10.%d.%d.0/24" % (octet2, octet3)
+    vpc_subnet = "172.%d.%d.0/24" % (16 + (n // 250) % 16, n % 250)
+    from berth_harness import free_port
+    args = ["--bridge-name", bridge, "--bridge-subnet", bridge_subnet, "--awsvpc-bridge-name", vpc_bridge,
+            "--awsvpc-subnet", vpc_subnet, "--metadata-port", str(free_port())]
+    return args, {"bridges": [bridge, vpc_bridge], "subnets": [bridge_subnet, vpc_subnet]}
+
+
+def cleanup_agent_network(network):
+    """Removes the bridges a test agent made and any iptables rule that still
+    names its subnets (an agent killed before it tore a task's network down)."""
+    problems = []
+    for bridge in network.get("bridges", []):
+        if os.path.exists("/sys/class/net/" + bridge):
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True, timeout=30)
+            if os.path.exists("/sys/class/net/" + bridge):
+                problems.append("bridge left: " + bridge)
+    for table in ("nat", "filter"):
+        out = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True, timeout=30).stdout
+        for line in out.splitlines():
+            if line.startswith("-A ") and any(sn in line for sn in network.get("subnets", [])):
+                subprocess.run(["iptables", "-t", table] + ["-D"] + line.split()[1:], capture_output=True, timeout=30)
+    return problems
+
+
 class AgentProcess:
-    """One `berth agent` with the real runtime (conmon + runc, overlayfs)."""
+    """One `berth agent` with the real runtime (conmon + runc, overlayfs), on
+    its own bridges and subnets (agent_network_args)."""
 
     def __init__(self, endpoint, cluster, data_dir, extra_args=()):
         self.endpoint = endpoint
         self.cluster = cluster
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
+        self.network = {}
+        if "--bridge-name" not in self.extra_args:
+            net_args, self.network = agent_network_args()
+            self.extra_args += net_args
         self.proc = None
         self.log_path = os.path.join(os.path.dirname(data_dir.rstrip("/")),
                                      os.path.basename(data_dir.rstrip("/")) + ".agent.log")
@@ -421,6 +464,11 @@ def cleanup_agent_dir(data_dir, remove=True):
     if remove and not left:
         shutil.rmtree(data_dir, ignore_errors=True)
     return problems
+
+
+def cleanup_agent(agent):
+    """cleanup_agent_dir + the agent's bridges and leftover iptables rules."""
+    return cleanup_agent_dir(agent.data_dir) + cleanup_agent_network(agent.network)
 
 
 def _is_conmon(pid):

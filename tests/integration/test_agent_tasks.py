@@ -14,7 +14,7 @@ import time
 import unittest
 
 from berth_harness import BerthServer
-from agent_harness import (AgentProcess, Registry, TempRoot, build_busybox_layout, cgroup_dirs_for_task,
+from agent_harness import (AgentProcess, Registry, TempRoot, build_busybox_layout, cgroup_dirs_for_task, cleanup_agent,
                            cleanup_agent_dir, mounts_under, pid_alive, skip_unless_real_runtime, tar_chardev,
                            tar_dir, tar_file, tar_gz, tar_symlink, wait_for, zombie_children)
 
@@ -89,7 +89,7 @@ class AgentTaskTestBase(unittest.TestCase):
         problems = []
         for agent in cls.agents:
             agent.stop()
-            problems += cleanup_agent_dir(agent.data_dir)
+            problems += cleanup_agent(agent)
         if problems:
             raise AssertionError("agent cleanup left: %s" % problems)
 

@@ -29,7 +29,7 @@ import urllib.parse
 
 from berth_harness import ACCOUNT, BERTH_BIN, REGION, BerthServer
 from agent_harness import (OCI_CONFIG, OCI_LAYER_GZIP, OCI_MANIFEST, TempRoot, build_busybox_layout,
-                           cgroup_dirs_for_task, cleanup_agent_dir, mounts_under, skip_unless_real_runtime, tar_file,
+                           cgroup_dirs_for_task, cleanup_agent_dir, cleanup_agent_network, agent_network_args, mounts_under, skip_unless_real_runtime, tar_file,
                            tar_gz, wait_for)
 
 SKOPEO = "/usr/bin/skopeo"
@@ -763,8 +763,10 @@ class TaskFromBerthImageTest(unittest.TestCase):
         cls.addClassCleanup(cls.root.remove)
         cls.skopeo = Skopeo(cls.root.sub("skopeo-home"))
         cls.layout = build_busybox_layout(os.path.join(cls.root.path, "layout"), "busybox")
+        net_args, cls.network = agent_network_args()
         cls.up = BerthServer(subcommand="up", data_dir=cls.root.sub("up"),
-                             extra_args=["--cpu", "2048", "--memory", "1024", "--availability-zone", "eu-west-3a"])
+                             extra_args=["--cpu", "2048", "--memory", "1024", "--availability-zone", "eu-west-3a"]
+                             + net_args)
         cls.agent_dir = os.path.join(cls.up.data_dir, "agent")
         cls.addClassCleanup(cls._stop_up)
         cls.up.start()
@@ -775,7 +777,7 @@ class TaskFromBerthImageTest(unittest.TestCase):
     @classmethod
     def _stop_up(cls):
         rc = cls.up.stop()
-        problems = cleanup_agent_dir(cls.agent_dir, remove=False)
+        problems = cleanup_agent_dir(cls.agent_dir, remove=False) + cleanup_agent_network(cls.network)
         if rc != 0 or problems:
             raise AssertionError("berth up exited %s, cleanup left %s; log:\n%s" % (rc, problems, cls.up.log()[-4000:]))
 
