@@ -31,7 +31,8 @@ cp "$busybox" "$root/bin/busybox"
 chmod 0755 "$root/bin/busybox"
 for applet in sh ash ls cat echo sleep true false env id ps kill mkdir rm cp mv touch head tail wc \
               grep sed awk test printf pwd hostname uname date stat ln chmod chown du df find xargs \
-              tr sort uniq cut yes seq basename dirname readlink mount umount dd tee nc wget vi timeout; do
+              tr sort uniq cut yes seq basename dirname readlink mount umount dd tee nc wget vi timeout \
+              httpd ip ifconfig; do
   ln -s busybox "$root/bin/$applet"
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' > "$root/etc/passwd"
