@@ -61,15 +61,16 @@ Status checkDataType(const std::string& dataType) {
                          " (Data type names are all lowercase.)");
 }
 
-// The stored version a reference selects, or the error GetParameter reports.
-Result<const json*> selectVersion(const json& doc, const ParameterRef& ref) {
+// The index of the stored version a reference selects, or the error GetParameter reports.
+Result<std::size_t> selectVersion(const json& doc, const ParameterRef& ref) {
   const json& versions = doc["versions"];
-  if (!ref.version && ref.label.empty()) return &versions.back();
-  for (const auto& v : versions) {
-    if (ref.version && v["Version"].get<std::int64_t>() == *ref.version) return &v;
+  if (!ref.version && ref.label.empty()) return versions.size() - 1;
+  for (std::size_t i = 0; i < versions.size(); ++i) {
+    const json& v = versions[i];
+    if (ref.version && v["Version"].get<std::int64_t>() == *ref.version) return i;
     if (!ref.label.empty()) {
       const auto& labels = v.value("Labels", json::array());
-      if (std::find(labels.begin(), labels.end(), ref.label) != labels.end()) return &v;
+      if (std::find(labels.begin(), labels.end(), ref.label) != labels.end()) return i;
     }
   }
   if (ref.version)
@@ -81,8 +82,9 @@ Result<const json*> selectVersion(const json& doc, const ParameterRef& ref) {
 
 struct Lookup {
   json doc;
-  const json* version = nullptr;
+  std::size_t versionIndex = 0;  // into doc["versions"]
   ParameterRef ref;
+  const json& version() const { return doc["versions"][versionIndex]; }
 };
 
 // Resolves a GetParameter-style reference against the cache.
@@ -91,10 +93,10 @@ Result<Lookup> lookup(const SsmContext& ctx, const std::string& text) {
   if (!ref) return parameterNotFound(text);
   auto stored = ctx.ecs.cache.get(keys::parameter(canonicalName(ref->name)));
   if (!stored) return parameterNotFound(text);
-  Lookup out{std::move(stored->doc), nullptr, std::move(*ref)};
+  Lookup out{std::move(stored->doc), 0, std::move(*ref)};
   auto v = selectVersion(out.doc, out.ref);
   if (!v.ok()) return v.takeError();
-  out.version = *v;
+  out.versionIndex = *v;
   return out;
 }
 
@@ -250,7 +252,7 @@ Result<json> putParameter(SsmContext& ctx, const json& request) {
 Result<json> getParameter(SsmContext& ctx, const json& request) {
   auto found = lookup(ctx, str(request, "Name"));
   if (!found.ok()) return found.takeError();
-  auto p = renderParameter(ctx, found->doc, *found->version, flag(request, "WithDecryption"), found->ref.selector);
+  auto p = renderParameter(ctx, found->doc, found->version(), flag(request, "WithDecryption"), found->ref.selector);
   if (!p.ok()) return p.takeError();
   return json{{"Parameter", std::move(*p)}};
 }
@@ -272,7 +274,7 @@ Result<json> getParameters(SsmContext& ctx, const json& request) {
       }
       return found.takeError();
     }
-    auto p = renderParameter(ctx, found->doc, *found->version, decrypt, found->ref.selector);
+    auto p = renderParameter(ctx, found->doc, found->version(), decrypt, found->ref.selector);
     if (!p.ok()) return p.takeError();
     parameters.push_back(std::move(*p));
   }

@@ -163,8 +163,8 @@ class SsmParametersTest(ServerTestCase):
             PaginationConfig={"PageSize": 7}))
         self.assertEqual([p["Name"] for page in pages for p in page["Parameters"]], names)
         self.assertEqual(len(pages), 4)
-        resp = self.ssm.delete_parameters(Names=names[:10] + [base + "/missing"])
-        self.assertEqual(resp["DeletedParameters"], names[:10])
+        resp = self.ssm.delete_parameters(Names=names[:9] + [base + "/missing"])
+        self.assertEqual(resp["DeletedParameters"], names[:9])
         self.assertEqual(resp["InvalidParameters"], [base + "/missing"])
 
     def test_error_shapes(self):
