@@ -18,6 +18,7 @@
 #include "api/json_protocol_router.h"
 #include "api/oci_distribution_api.h"
 #include "api/registry_token.h"
+#include "api/ssm_api.h"
 #include "blobstore/blob_store.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -73,6 +74,8 @@ struct ServerRuntime::Parts {
   std::unique_ptr<api::RegistryTokens> registryTokens;
   std::unique_ptr<registry::LayerUploadApi> layers;
   std::unique_ptr<api::OciDistributionApi> registryApi;
+  std::unique_ptr<ssm::ParameterCipher> ssmCipher;
+  std::unique_ptr<ssm::SsmContext> ssm;
   api::JsonProtocolRouter router;
   std::unique_ptr<api::FrontDoor> frontDoor;
   // The HTTP server starts (and binds its port) before the front door exists,
@@ -182,6 +185,11 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   if (!blobs.ok()) return blobs.takeError();
   p->blobs = std::move(*blobs);
   p->registryTokens = std::make_unique<api::RegistryTokens>(*p->credentialProvider);
+  // SecureString values are sealed with a key kept beside the state (mode 0600).
+  auto ssmCipher = ssm::ParameterCipher::openKeyFile((std::filesystem::path(config.dataDir) / "ssm.key").string());
+  if (!ssmCipher.ok()) return ssmCipher.takeError();
+  p->ssmCipher = std::move(*ssmCipher);
+  p->ssm = std::make_unique<ssm::SsmContext>(ssm::SsmContext{*p->ecs, *p->ssmCipher});
 
   api::HttpServerOptions options;
   options.host = hostPort->first;
@@ -204,6 +212,7 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   p->router.addService(api::makeEcsService(*p->ecs));
   p->router.addService(api::makeAgentService(*p->agentChannel));
   p->router.addService(api::makeEcrService({*p->ecs, *p->layers, *p->registryTokens, url}));
+  p->router.addService(api::makeSsmService(*p->ssm));
   api::OciDistributionOptions registryOptions;
   registryOptions.autoCreateRepositories = config.registryAutoCreate;
   p->registryApi = std::make_unique<api::OciDistributionApi>(*p->ecs, *p->blobs, *p->registryTokens, registryOptions);
