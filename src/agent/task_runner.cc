@@ -45,9 +45,13 @@ std::string TaskRunner::lastStatus() const {
   return record_.lastStatus;
 }
 
-TaskView TaskRunner::view() const {
-  std::lock_guard lock(viewMu_);
-  return view_;
+TaskView TaskRunner::view() const { return viewFn()(); }
+
+TaskViewFn TaskRunner::viewFn() const {
+  return [shared = view_] {
+    std::lock_guard lock(shared->mu);
+    return shared->view;
+  };
 }
 
 std::string TaskRunner::taskDir() const {
@@ -63,11 +67,11 @@ bool TaskRunner::waitOrShutdown(std::chrono::milliseconds d) {
 void TaskRunner::persist() {
   auto snapshot = record_;
   {
-    std::lock_guard lock(viewMu_);
-    view_.task = record_.task;
-    view_.record = snapshot;
-    view_.network = network_;
-    view_.timestamps = timestamps_;
+    std::lock_guard lock(view_->mu);
+    view_->view.task = record_.task;
+    view_->view.record = snapshot;
+    view_->view.network = network_;
+    view_->view.timestamps = timestamps_;
   }
   auto st = env_.record.update([&](AgentState& s) { s.tasks[snapshot.taskArn] = snapshot; });
   if (!st.ok()) log::error("cannot persist task record", {{"task", record_.taskArn}, {"error", st.error().message}});
@@ -134,8 +138,12 @@ void TaskRunner::run() {
   }
   plan_ = std::move(*plan);
   if (record_.containers.empty()) {
-    for (const auto& c : plan_->containers)
-      record_.containers.push_back(ContainerRecord{c.name, runtimeContainerId(plan_->taskId, c.name), "PENDING", {}, ""});
+    for (const auto& c : plan_->containers) {
+      ContainerRecord r;
+      r.name = c.name;
+      r.runtimeId = runtimeContainerId(plan_->taskId, c.name);
+      record_.containers.push_back(std::move(r));
+    }
   }
   // Health checks and dependencies are checked before anything is made.
   std::map<std::string, bool> hasCheck;
@@ -213,7 +221,7 @@ void TaskRunner::recover() {
   if (env_.metadata && (anyRunning || anyCreated)) {
     MetadataRegistration reg{plan_->taskArn, plan_->taskId, plan_->networkMode,
                              network_ ? network_->netnsPath : std::string(), plan_->taskRoleArn, {},
-                             [this] { return view(); }};
+                             viewFn()};
     for (const auto& c : record_.containers) reg.containers.emplace_back(c.name, c.runtimeId);
     auto env = env_.metadata->registerTask(reg);
     if (env.ok()) metadataRegistered_ = true;

@@ -174,8 +174,14 @@ class TaskRunner {
   MetadataEnv metadataEnv_;
   TaskVolumes volumes_;
   std::set<std::string> logsAttached_;  // runtime ids
-  mutable std::mutex viewMu_;
-  TaskView view_;
+  // The metadata endpoint may ask for the view from its threads, even after
+  // this runner is gone (agent shutdown): it holds the snapshot, not us.
+  struct SharedView {
+    std::mutex mu;
+    TaskView view;
+  };
+  std::shared_ptr<SharedView> view_ = std::make_shared<SharedView>();
+  TaskViewFn viewFn() const;
   nlohmann::json timestamps_ = nlohmann::json::object();
   std::thread thread_;
 };

@@ -12,6 +12,9 @@
 #include "agent/fake_node.h"
 #include "runtime/fake_runtime.h"
 
+// Behaviours and envs are aggregates whose later members keep their defaults on purpose.
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+
 namespace berth::agent {
 
 // Temporary stand-in until src/agent/awslogs_shipper.cc (another helper's)

@@ -193,7 +193,7 @@ void TaskRunner::start() {
   if (env_.metadata) {
     MetadataRegistration reg{plan_->taskArn, plan_->taskId, plan_->networkMode,
                              network_ ? network_->netnsPath : std::string(), plan_->taskRoleArn, {},
-                             [this] { return view(); }};
+                             viewFn()};
     for (const auto& c : record_.containers) reg.containers.emplace_back(c.name, c.runtimeId);
     persist();  // the view has the network before anyone can ask
     auto env = env_.metadata->registerTask(reg);
@@ -235,7 +235,7 @@ Status TaskRunner::createContainers() {
     std::filesystem::create_directories(containerDir, ec);
     auto rootfs = env_.rootfs.prepare(image, containerDir);
     if (!rootfs.ok()) return fail("CannotCreateContainerError", rootfs.error().message);
-    SpecInput in{c, *plan_, image, *rootfs, rec->runtimeId, "/berth/" + plan_->taskId + "/" + c.name};
+    SpecInput in{c, *plan_, image, *rootfs, rec->runtimeId, "/berth/" + plan_->taskId + "/" + c.name, {}, {}, {}};
     if (network_) in.netnsPath = network_->netnsPath;
     if (auto it = volumes_.mountsByContainer.find(c.name); it != volumes_.mountsByContainer.end()) in.mounts = it->second;
     if (network_ && !network_->netnsPath.empty()) {
