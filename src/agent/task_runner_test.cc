@@ -639,6 +639,26 @@ TEST_F(TaskRunnerTest, HooksRunInOrderAndNetworkIsReported) {
                                                      "metadata.unregister n1", "network.teardown n1"}));
 }
 
+TEST_F(TaskRunnerTest, HostModeUsesTheHostsNamespaceAndNames) {
+  CallLog calls;
+  FakeNetworking network(calls);
+  env_->network = &network;
+  auto r = run("n5", json::array({{{"name", "web"}, {"image", "busybox"},
+                                   {"portMappings", {{{"containerPort", 8081}, {"hostPort", 8081}}}}}}),
+               {{"networkMode", "host"}});
+  ASSERT_TRUE(waitForStatus("RUNNING"));
+  auto spec = *runtime_->specForTest("berth-n5-web");
+  EXPECT_TRUE(spec["linux"]["namespaces"].empty()) << "no network namespace of its own";
+  if (std::filesystem::exists("/etc/resolv.conf")) {
+    EXPECT_TRUE(hasMount(spec, "/etc/resolv.conf", "/etc/resolv.conf", true));
+  }
+  auto last = *reporter_.last();
+  EXPECT_EQ(containerIn(last, "web")["networkBindings"][0]["hostPort"], 8081);
+  EXPECT_FALSE(last.contains("networkInterface")) << "host mode has no task interface";
+  r->setDesiredStatus("STOPPED");
+  ASSERT_TRUE(waitForStatus("STOPPED"));
+}
+
 TEST_F(TaskRunnerTest, NetworkSetupFailureAndHalfwayFailuresCleanUp) {
   CallLog calls;
   FakeNetworking network(calls);

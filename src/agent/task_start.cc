@@ -241,6 +241,10 @@ Status TaskRunner::createContainers() {
     if (network_ && !network_->netnsPath.empty()) {
       in.mounts.push_back({taskDir() + "/hosts", "/etc/hosts", true});
       in.mounts.push_back({taskDir() + "/resolv.conf", "/etc/resolv.conf", true});
+    } else if (plan_->networkMode == "host") {
+      // Host networking sees the host's names, as under Docker.
+      for (const char* f : {"/etc/hosts", "/etc/resolv.conf"})
+        if (std::filesystem::exists(f)) in.mounts.push_back({f, f, true});
     }
     if (auto it = secretEnv_.find(c.name); it != secretEnv_.end()) in.extraEnv = it->second;
     if (auto it = metadataEnv_.find(c.name); it != metadataEnv_.end())
