@@ -18,8 +18,9 @@
 namespace berth::agent {
 
 // Temporary stand-in until src/agent/awslogs_shipper.cc (another helper's)
-// lands: awslogs when logDriver says so, error without a group.
-Result<std::optional<AwsLogsTarget>> awslogsTargetFor(const ContainerPlan& container, const TaskPlan& task,
+// lands: awslogs when logDriver says so, error without a group. Weak, so the
+// real definition wins once it is in the library (then delete this).
+__attribute__((weak)) Result<std::optional<AwsLogsTarget>> awslogsTargetFor(const ContainerPlan& container, const TaskPlan& task,
                                                       const std::string& runtimeId) {
   const auto lc = container.definition.value("logConfiguration", nlohmann::json::object());
   if (lc.value("logDriver", "") != "awslogs") return std::optional<AwsLogsTarget>{};
