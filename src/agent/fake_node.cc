@@ -32,7 +32,27 @@ Result<nlohmann::json> fakeSpec(const SpecInput& in) {
   nlohmann::json args = nlohmann::json::array();
   if (in.container.entryPoint) for (const auto& a : *in.container.entryPoint) args.push_back(a);
   if (in.container.command) for (const auto& a : *in.container.command) args.push_back(a);
-  return nlohmann::json{{"ociVersion", "1.0.2"}, {"process", {{"args", args}}}, {"root", {{"path", in.rootfs}}}};
+  // The parts the task engine decides (env, mounts, network namespace) are
+  // filled as the real builder does, so tests can check them.
+  nlohmann::json env = nlohmann::json::array();
+  for (const auto& [k, v] : in.container.environment) env.push_back(k + "=" + v);
+  for (const auto& [k, v] : in.extraEnv) env.push_back(k + "=" + v);
+  nlohmann::json mounts = nlohmann::json::array();
+  for (const auto& m : in.mounts) {
+    nlohmann::json options = {"rbind", m.readOnly ? "ro" : "rw"};
+    mounts.push_back({{"destination", m.destination}, {"type", "bind"}, {"source", m.source}, {"options", options}});
+  }
+  nlohmann::json namespaces = nlohmann::json::array();
+  if (in.task.networkMode != "host") {
+    nlohmann::json net = {{"type", "network"}};
+    if (!in.netnsPath.empty()) net["path"] = in.netnsPath;
+    namespaces.push_back(net);
+  }
+  return nlohmann::json{{"ociVersion", "1.0.2"},
+                        {"process", {{"args", args}, {"env", env}}},
+                        {"root", {{"path", in.rootfs}}},
+                        {"mounts", mounts},
+                        {"linux", {{"namespaces", namespaces}}}};
 }
 
 }  // namespace berth::agent

@@ -73,9 +73,16 @@ SpecBuilder makeOciSpecBuilder() {
                          stringsOf(t.value("mountOptions", nlohmann::json()))});
     if (lp.contains("maxSwap") && lp["maxSwap"].is_number_integer()) s.maxSwapMiB = lp["maxSwap"].get<std::int64_t>();
     if (lp.contains("swappiness") && lp["swappiness"].is_number_integer()) s.swappiness = lp["swappiness"].get<std::int64_t>();
-    // Networking modes arrive with CNI (issue #5): host shares the host's
-    // namespace; every other mode gets a private namespace with loopback only.
+    // host shares the host's namespace; the other modes join the task's
+    // namespace made by TaskNetworking (all containers of a task share it,
+    // so they reach each other on localhost), or without task networking a
+    // private namespace with loopback only.
     s.hostNetwork = in.task.networkMode == "host";
+    if (!s.hostNetwork) s.networkNamespacePath = in.netnsPath;
+    // Volumes and the task's /etc/hosts and /etc/resolv.conf.
+    s.bindMounts = in.mounts;
+    // Secrets and metadata endpoint variables come after (and override) the definition's.
+    s.environment.insert(s.environment.end(), in.extraEnv.begin(), in.extraEnv.end());
     s.cpuUnits = in.container.cpu;
     s.memoryMiB = in.container.memoryMiB;
     s.memoryReservationMiB = in.container.memoryReservationMiB;

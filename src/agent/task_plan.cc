@@ -46,6 +46,8 @@ Result<TaskPlan> planTask(const nlohmann::json& task) {
                                  : nlohmann::json::object();
   const nlohmann::json overrides = task.value("overrides", nlohmann::json::object());
   plan.networkMode = td.value("networkMode", "bridge");
+  plan.taskRoleArn = overrides.value("taskRoleArn", td.value("taskRoleArn", ""));
+  if (td.contains("volumes") && td["volumes"].is_array()) plan.volumes = td["volumes"];
   plan.taskCpu = overrides.contains("cpu") ? intField(overrides, "cpu") : intField(td, "cpu");
   plan.taskMemoryMiB = overrides.contains("memory") ? intField(overrides, "memory") : intField(td, "memory");
   auto defs = td.value("containerDefinitions", nlohmann::json::array());
@@ -79,6 +81,10 @@ Result<TaskPlan> planTask(const nlohmann::json& task) {
     c.memoryMiB = intField(d, "memory");
     c.memoryReservationMiB = intField(d, "memoryReservation");
     if (d.contains("stopTimeout") && d["stopTimeout"].is_number_integer()) c.stopTimeoutSeconds = d["stopTimeout"].get<int>();
+    if (d.contains("startTimeout") && d["startTimeout"].is_number_integer())
+      c.startTimeoutSeconds = d["startTimeout"].get<int>();
+    for (const auto& dep : d.value("dependsOn", nlohmann::json::array()))
+      c.dependsOn.push_back({dep.value("containerName", ""), dep.value("condition", "")});
     if (c.name.empty() || c.image.empty())
       return Error::make(ErrorCode::kInvalidParameter, "container definition without name or image");
     plan.containers.push_back(std::move(c));

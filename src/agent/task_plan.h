@@ -13,6 +13,12 @@
 
 namespace berth::agent {
 
+// dependsOn[] entry. condition: START | COMPLETE | SUCCESS | HEALTHY.
+struct ContainerDependency {
+  std::string containerName;
+  std::string condition;
+};
+
 struct ContainerPlan {
   std::string name;
   std::string image;
@@ -24,6 +30,8 @@ struct ContainerPlan {
   std::int64_t memoryMiB = 0;
   std::int64_t memoryReservationMiB = 0;
   std::optional<int> stopTimeoutSeconds;
+  std::optional<int> startTimeoutSeconds;  // how long to wait for dependsOn before giving up
+  std::vector<ContainerDependency> dependsOn;
   nlohmann::json definition;  // the full container definition (after overrides)
 };
 
@@ -34,7 +42,9 @@ struct TaskPlan {
   std::int64_t taskCpu = 0;        // units; 0 = unset
   std::int64_t taskMemoryMiB = 0;  // 0 = unset
   std::string networkMode;
-  std::vector<ContainerPlan> containers;  // in start order
+  std::string taskRoleArn;
+  nlohmann::json volumes = nlohmann::json::array();  // the task definition's volumes[]
+  std::vector<ContainerPlan> containers;  // in definition order (start order comes from dependsOn)
 };
 
 // Builds the plan from the task document the server delivered (with

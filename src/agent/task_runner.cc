@@ -4,23 +4,11 @@
 
 #include <filesystem>
 
+#include "agent/dependency_graph.h"
 #include "common/log.h"
-#include "runtime/cgroups.h"
 
 namespace berth::agent {
 namespace {
-
-int stopSignalOf(const images::Image& image) {
-  // Docker's StopSignal in the image config; SIGTERM when absent or unknown.
-  std::string s = image.config.is_object() ? image.config.value("StopSignal", "") : "";
-  if (s == "SIGINT" || s == "2") return SIGINT;
-  if (s == "SIGQUIT" || s == "3") return SIGQUIT;
-  if (s == "SIGKILL" || s == "9") return SIGKILL;
-  if (s == "SIGHUP" || s == "1") return SIGHUP;
-  if (s == "SIGUSR1" || s == "10") return SIGUSR1;
-  if (s == "SIGUSR2" || s == "12") return SIGUSR2;
-  return SIGTERM;
-}
 
 ContainerRecord* findContainer(TaskRecord& r, const std::string& name) {
   for (auto& c : r.containers)
@@ -57,6 +45,19 @@ std::string TaskRunner::lastStatus() const {
   return record_.lastStatus;
 }
 
+TaskView TaskRunner::view() const { return viewFn()(); }
+
+TaskViewFn TaskRunner::viewFn() const {
+  return [shared = view_] {
+    std::lock_guard lock(shared->mu);
+    return shared->view;
+  };
+}
+
+std::string TaskRunner::taskDir() const {
+  return (std::filesystem::path(env_.tasksDir) / (plan_ ? plan_->taskId : std::string("unknown"))).string();
+}
+
 bool TaskRunner::waitOrShutdown(std::chrono::milliseconds d) {
   std::unique_lock lock(mu_);
   wake_.wait_for(lock, d, [&] { return shutdown_; });
@@ -65,8 +66,34 @@ bool TaskRunner::waitOrShutdown(std::chrono::milliseconds d) {
 
 void TaskRunner::persist() {
   auto snapshot = record_;
+  {
+    std::lock_guard lock(view_->mu);
+    view_->view.task = record_.task;
+    view_->view.record = snapshot;
+    view_->view.network = network_;
+    view_->view.timestamps = timestamps_;
+  }
   auto st = env_.record.update([&](AgentState& s) { s.tasks[snapshot.taskArn] = snapshot; });
   if (!st.ok()) log::error("cannot persist task record", {{"task", record_.taskArn}, {"error", st.error().message}});
+}
+
+nlohmann::json TaskRunner::containerReport(const ContainerRecord& c) const {
+  nlohmann::json cj = {{"containerName", c.name}, {"status", c.lastStatus}};
+  if (!c.runtimeId.empty()) cj["runtimeId"] = c.runtimeId;
+  if (c.exitCode) cj["exitCode"] = *c.exitCode;
+  if (!c.imageDigest.empty()) cj["imageDigest"] = c.imageDigest;
+  if (!c.reason.empty()) cj["reason"] = c.reason.substr(0, 255);
+  cj["healthStatus"] = c.healthStatus.empty() ? std::string(kHealthUnknown) : c.healthStatus;
+  if (network_ && (network_->networkMode == "bridge" || network_->networkMode == "host")) {
+    nlohmann::json bindings = nlohmann::json::array();
+    for (const auto& b : network_->bindings) {
+      if (b.containerName != c.name) continue;
+      bindings.push_back(
+          {{"bindIP", b.bindIP}, {"containerPort", b.containerPort}, {"hostPort", b.hostPort}, {"protocol", b.protocol}});
+    }
+    if (!bindings.empty()) cj["networkBindings"] = bindings;
+  }
+  return cj;
 }
 
 void TaskRunner::report(const std::string& status) {
@@ -75,14 +102,7 @@ void TaskRunner::report(const std::string& status) {
     record_.lastStatus = status;
   }
   nlohmann::json containers = nlohmann::json::array();
-  for (const auto& c : record_.containers) {
-    nlohmann::json cj = {{"containerName", c.name}, {"status", c.lastStatus}};
-    if (!c.runtimeId.empty()) cj["runtimeId"] = c.runtimeId;
-    if (c.exitCode) cj["exitCode"] = *c.exitCode;
-    if (!c.imageDigest.empty()) cj["imageDigest"] = c.imageDigest;
-    if (!c.reason.empty()) cj["reason"] = c.reason.substr(0, 255);
-    containers.push_back(std::move(cj));
-  }
+  for (const auto& c : record_.containers) containers.push_back(containerReport(c));
   nlohmann::json change = {{"cluster", plan_ ? plan_->cluster : record_.task.value("clusterArn", "")},
                            {"task", record_.taskArn},
                            {"status", status},
@@ -90,6 +110,13 @@ void TaskRunner::report(const std::string& status) {
   for (auto it = timestamps_.begin(); it != timestamps_.end(); ++it) change[it.key()] = it.value();
   if (!stopCode_.empty()) change["stopCode"] = stopCode_;
   if (!stoppedReason_.empty()) change["reason"] = stoppedReason_.substr(0, 255);
+  if (network_ && (network_->networkMode == "bridge" || network_->networkMode == "awsvpc") &&
+      !network_->ipv4Address.empty()) {
+    change["networkInterface"] = {{"privateIPv4Address", network_->ipv4Address},
+                                  {"macAddress", network_->macAddress},
+                                  {"ipv4SubnetCidrBlock", network_->ipv4SubnetCidrBlock},
+                                  {"gatewayIpv4Address", network_->gatewayIpv4Address}};
+  }
   persist();
   // The server may be briefly unreachable; keep trying a few times, later
   // changes carry the full state again anyway.
@@ -111,109 +138,39 @@ void TaskRunner::run() {
   }
   plan_ = std::move(*plan);
   if (record_.containers.empty()) {
-    for (const auto& c : plan_->containers)
-      record_.containers.push_back(ContainerRecord{c.name, runtimeContainerId(plan_->taskId, c.name), "PENDING", {}, ""});
+    for (const auto& c : plan_->containers) {
+      ContainerRecord r;
+      r.name = c.name;
+      r.runtimeId = runtimeContainerId(plan_->taskId, c.name);
+      record_.containers.push_back(std::move(r));
+    }
   }
+  // Health checks and dependencies are checked before anything is made.
+  std::map<std::string, bool> hasCheck;
+  std::string invalid;
+  for (const auto& c : plan_->containers) {
+    auto hc = parseHealthCheck(c.definition);
+    if (!hc.ok()) {
+      invalid = "container " + c.name + ": " + hc.error().message;
+      break;
+    }
+    hasCheck[c.name] = hc->has_value();
+    if (*hc) healthChecks_.emplace(c.name, **hc);
+  }
+  if (invalid.empty())
+    if (auto st = validateDependencies(*plan_, hasCheck); !st.ok()) invalid = st.error().message;
+  if (!invalid.empty() && !(recovering_ && record_.lastStatus == "STOPPED")) {
+    failToStart("ResourceInitializationError: " + invalid);
+    finished_ = true;
+    return;
+  }
+  if (!healthChecks_.empty())
+    health_ = std::make_unique<HealthMonitor>(env_.runtime, env_.clock, env_.healthPollInterval);
   if (recovering_) recover();
   else start();
   if (!finished_) monitor();
+  health_.reset();
   finished_ = true;
-}
-
-void TaskRunner::failToStart(const std::string& reason) {
-  stopCode_ = "TaskFailedToStart";
-  stoppedReason_ = reason;
-  for (auto& c : record_.containers) {
-    if (c.lastStatus != "STOPPED") {
-      c.lastStatus = "STOPPED";
-      if (c.reason.empty()) c.reason = reason;
-    }
-  }
-  cleanupAndStop();
-}
-
-void TaskRunner::start() {
-  {
-    std::lock_guard lock(mu_);
-    if (desired_ == "STOPPED") {
-      // Stopped before we began: nothing ran.
-      stoppedReason_ = "Task stopped before it started";
-    }
-  }
-  if (!stoppedReason_.empty()) {
-    for (auto& c : record_.containers) c.lastStatus = "STOPPED";
-    cleanupAndStop();
-    return;
-  }
-  persist();
-  // Pull every image first (ECS reports one pull window for the task).
-  timestamps_["pullStartedAt"] = now();
-  for (const auto& c : plan_->containers) {
-    images::PullRequest req{c.image, env_.pullBehavior, std::nullopt};
-    auto image = env_.images.pull(req);
-    if (!image.ok()) {
-      timestamps_["pullStoppedAt"] = now();
-      auto* rec = findContainer(record_, c.name);
-      std::string reason = "CannotPullContainerError: " + image.error().message;
-      if (rec) rec->reason = reason;
-      failToStart(reason);
-      return;
-    }
-    if (auto* rec = findContainer(record_, c.name)) rec->imageDigest = image->manifestDigest;
-    imagesByContainer_.emplace(c.name, std::move(*image));
-    if (waitOrShutdown(std::chrono::milliseconds(0))) return;
-  }
-  timestamps_["pullStoppedAt"] = now();
-
-  if (env_.taskCgroup) {
-    auto limits = env_.taskCgroup("/berth/" + plan_->taskId, TaskCgroupLimits{plan_->taskCpu, plan_->taskMemoryMiB});
-    if (!limits.ok()) {
-      failToStart("ResourceInitializationError: cannot apply task cpu/memory limits: " + limits.error().message);
-      return;
-    }
-  }
-  // Create, then start, in definition order (dependsOn ordering comes with #5).
-  for (const auto& c : plan_->containers) {
-    auto* rec = findContainer(record_, c.name);
-    const auto& image = imagesByContainer_.at(c.name);
-    const std::string containerDir = (std::filesystem::path(env_.tasksDir) / plan_->taskId / c.name).string();
-    std::error_code ec;
-    std::filesystem::create_directories(containerDir, ec);
-    auto rootfs = env_.rootfs.prepare(image, containerDir);
-    if (!rootfs.ok()) {
-      rec->reason = "CannotCreateContainerError: " + rootfs.error().message;
-      failToStart(rec->reason);
-      return;
-    }
-    SpecInput in{c, *plan_, image, *rootfs, rec->runtimeId, "/berth/" + plan_->taskId + "/" + c.name};
-    auto spec = env_.specBuilder(in);
-    if (!spec.ok()) {
-      rec->reason = "CannotCreateContainerError: " + spec.error().message;
-      failToStart(rec->reason);
-      return;
-    }
-    runtime::ContainerCreate create{rec->runtimeId, containerDir + "/bundle", *spec, containerDir + "/container.log",
-                                    "/berth/" + plan_->taskId};
-    auto st = env_.runtime.create(create);
-    if (!st.ok()) {
-      rec->reason = "CannotCreateContainerError: " + st.error().message;
-      failToStart(rec->reason);
-      return;
-    }
-  }
-  for (const auto& c : plan_->containers) {
-    auto* rec = findContainer(record_, c.name);
-    auto st = env_.runtime.start(rec->runtimeId);
-    if (!st.ok()) {
-      rec->reason = "CannotStartContainerError: " + st.error().message;
-      rec->lastStatus = "STOPPED";
-      failToStart(rec->reason);
-      return;
-    }
-    rec->lastStatus = "RUNNING";
-  }
-  timestamps_["startedAt"] = now();
-  report("RUNNING");
 }
 
 void TaskRunner::recover() {
@@ -225,7 +182,7 @@ void TaskRunner::recover() {
   }
   // A stop that was under way is begun again by monitor() (desired_ is
   // STOPPED): the stop signal is re-sent and the grace period restarts.
-  bool anyRunning = false;
+  bool anyRunning = false, anyCreated = false;
   for (auto& c : record_.containers) {
     auto state = env_.runtime.state(c.runtimeId);
     if (!state.ok()) {
@@ -238,21 +195,66 @@ void TaskRunner::recover() {
     if (state->status == runtime::ContainerStatus::kRunning) {
       c.lastStatus = "RUNNING";
       anyRunning = true;
+      started_.insert(c.name);
+      startedAt_[c.name] = env_.clock.monotonicNow();
     } else if (state->status == runtime::ContainerStatus::kStopped) {
       c.lastStatus = "STOPPED";
       c.exitCode = state->exitCode;
+      if (state->startedAt || state->exitCode) started_.insert(c.name);
       if (state->oomKilled) c.reason = kOomReason;
+    } else if (state->status == runtime::ContainerStatus::kCreated) {
+      anyCreated = true;  // still waiting for its dependencies
     }
   }
+  // Hooks come back for what is still there: the network record (bindings
+  // for reports, teardown at the end), metadata endpoints, log shipping and
+  // health probes of running containers.
+  if (env_.network) {
+    auto net = env_.network->recover(plan_->taskId);
+    if (net.ok() && *net) {
+      network_ = **net;
+      networkSetUp_ = true;
+    } else if (!net.ok()) {
+      log::warn("network record not recovered", {{"task", record_.taskArn}, {"error", net.error().message}});
+    }
+  }
+  if (env_.metadata && (anyRunning || anyCreated)) {
+    MetadataRegistration reg{plan_->taskArn, plan_->taskId, plan_->networkMode,
+                             network_ ? network_->netnsPath : std::string(), plan_->taskRoleArn, {},
+                             viewFn()};
+    for (const auto& c : record_.containers) reg.containers.emplace_back(c.name, c.runtimeId);
+    auto env = env_.metadata->registerTask(reg);
+    if (env.ok()) metadataRegistered_ = true;
+    else log::warn("metadata re-registration failed", {{"task", record_.taskArn}, {"error", env.error().message}});
+  }
+  for (auto& c : record_.containers) {
+    if (c.lastStatus != "RUNNING" && c.lastStatus != "PENDING") continue;
+    const ContainerPlan* p = nullptr;
+    for (const auto& pc : plan_->containers)
+      if (pc.name == c.name) p = &pc;
+    if (!p) continue;
+    if (env_.logs) {
+      auto target = awslogsTargetFor(*p, *plan_, c.runtimeId);
+      if (target.ok() && *target) {
+        const std::string logPath = (std::filesystem::path(taskDir()) / c.name / "container.log").string();
+        if (env_.logs->attach(c.runtimeId, logPath, **target).ok()) logsAttached_.insert(c.runtimeId);
+      }
+    }
+    if (c.lastStatus == "RUNNING" && health_)
+      if (auto hc = healthChecks_.find(c.name); hc != healthChecks_.end())
+        health_->watch(c.name, c.runtimeId, hc->second, c.healthStatus);
+  }
   log::info("recovered task", {{"task", record_.taskArn}, {"anyRunning", anyRunning}});
-  if (!anyRunning && record_.lastStatus == "PENDING") {
+  if (!anyRunning && !anyCreated && record_.lastStatus == "PENDING") {
     failToStart("Agent restarted before the task started");
     return;
   }
-  report(record_.lastStatus == "PENDING" ? "RUNNING" : record_.lastStatus);
+  bool allStarted = true;
+  for (const auto& c : record_.containers) allStarted = allStarted && (started_.count(c.name) || c.lastStatus == "STOPPED");
+  report(allStarted ? (record_.lastStatus == "PENDING" ? "RUNNING" : record_.lastStatus) : "PENDING");
   // An essential container that exited while we were away stops its siblings
   // (pollContainers only sees exits that happen from now on).
-  if (anyRunning && !stopping_ && record_.desiredStatus != "STOPPED") {
+  if ((anyRunning || anyCreated) && !stopping_ && record_.desiredStatus != "STOPPED") {
     for (const auto& c : record_.containers) {
       if (c.lastStatus != "STOPPED") continue;
       for (const auto& p : plan_->containers)
@@ -261,15 +263,23 @@ void TaskRunner::recover() {
   }
 }
 
+void TaskRunner::containerStopped(ContainerRecord& c) {
+  c.lastStatus = "STOPPED";
+  if (health_) health_->unwatch(c.name);
+  // The log shipper sends what is left once the container has stopped, before
+  // cleanup removes the file.
+  if (env_.logs && logsAttached_.erase(c.runtimeId)) env_.logs->detach(c.runtimeId);
+}
+
 bool TaskRunner::pollContainers() {
   bool changed = false;
   for (auto& c : record_.containers) {
     if (c.lastStatus == "STOPPED") continue;
     auto state = env_.runtime.state(c.runtimeId);
     if (!state.ok() || state->status != runtime::ContainerStatus::kStopped) continue;
-    c.lastStatus = "STOPPED";
     c.exitCode = state->exitCode;
     if (state->oomKilled) c.reason = kOomReason;
+    containerStopped(c);
     changed = true;
     bool essential = true;
     for (const auto& p : plan_->containers)
@@ -279,26 +289,17 @@ bool TaskRunner::pollContainers() {
   return changed;
 }
 
-void TaskRunner::beginStop(const std::string& stopCode, const std::string& reason) {
-  stopping_ = true;
-  if (stopCode_.empty()) stopCode_ = stopCode;
-  if (stoppedReason_.empty()) stoppedReason_ = reason;
-  timestamps_["stoppingAt"] = now();
-  // A container's stopTimeout replaces the agent default (as in ECS); each
-  // container is SIGKILLed when its own grace period ends.
-  const auto begin = env_.clock.monotonicNow();
-  for (const auto& p : plan_->containers) {
-    auto timeout = p.stopTimeoutSeconds ? std::chrono::seconds(*p.stopTimeoutSeconds) : env_.defaultStopTimeout;
-    killDeadlines_[p.name] = begin + timeout;
+bool TaskRunner::pollHealth() {
+  if (!health_) return false;
+  bool changed = false;
+  for (const auto& [name, status] : health_->statuses()) {
+    auto* c = findContainer(record_, name);
+    if (!c || c->healthStatus == status) continue;
+    log::info("container health changed", {{"container", c->runtimeId}, {"from", c->healthStatus}, {"to", status}});
+    c->healthStatus = status;
+    changed = true;
   }
-  for (auto& c : record_.containers) {
-    if (c.lastStatus != "RUNNING") continue;
-    int sig = SIGTERM;
-    if (auto it = imagesByContainer_.find(c.name); it != imagesByContainer_.end()) sig = stopSignalOf(it->second);
-    auto st = env_.runtime.kill(c.runtimeId, sig);
-    if (!st.ok()) log::warn("stop signal failed", {{"container", c.runtimeId}, {"error", st.error().message}});
-  }
-  report("STOPPING");
+  return changed;
 }
 
 void TaskRunner::monitor() {
@@ -312,6 +313,8 @@ void TaskRunner::monitor() {
     }
     if (desired == "STOPPED" && !stopping_) beginStop("UserInitiated", "");
     bool changed = pollContainers();
+    changed = pollHealth() || changed;
+    if (!stopping_) changed = startReadyContainers() || changed;
     bool allStopped = true;
     for (const auto& c : record_.containers) allStopped = allStopped && c.lastStatus == "STOPPED";
     if (allStopped) {
@@ -323,41 +326,22 @@ void TaskRunner::monitor() {
       return;
     }
     if (stopping_) {
+      signalStoppableContainers();
       const auto t = env_.clock.monotonicNow();
       for (const auto& c : record_.containers) {
-        if (c.lastStatus == "STOPPED" || killed_.count(c.name)) continue;
+        if (c.lastStatus == "STOPPED" || killed_.count(c.name) || !signalled_.count(c.name)) continue;
         auto deadline = killDeadlines_.find(c.name);
         if (deadline != killDeadlines_.end() && t < deadline->second) continue;
         (void)env_.runtime.kill(c.runtimeId, SIGKILL);
         killed_.insert(c.name);
       }
     }
-    if (changed) report(stopping_ ? "STOPPING" : record_.lastStatus);
-  }
-}
-
-void TaskRunner::cleanupAndStop() {
-  timestamps_["executionStoppedAt"] = now();
-  for (const auto& c : record_.containers) {
-    if (c.runtimeId.empty()) continue;
-    auto st = env_.runtime.remove(c.runtimeId, /*force=*/true);
-    if (!st.ok() && st.error().code != ErrorCode::kNotFound)
-      log::warn("container removal failed", {{"container", c.runtimeId}, {"error", st.error().message}});
-    if (plan_) {
-      const std::string containerDir = (std::filesystem::path(env_.tasksDir) / plan_->taskId / c.name).string();
-      auto rel = env_.rootfs.release(containerDir);
-      if (!rel.ok()) log::warn("rootfs release failed", {{"dir", containerDir}, {"error", rel.error().message}});
+    if (changed) {
+      std::string status = record_.lastStatus;
+      if (stopping_) status = "STOPPING";
+      report(status);
     }
   }
-  if (plan_) {
-    // runc deletes each container's cgroup; the task-level parent we named in
-    // create() is ours. (No-op when it does not exist, e.g. with fakes.)
-    auto cg = runtime::removeCgroup("/berth/" + plan_->taskId);
-    if (!cg.ok()) log::warn("task cgroup removal failed", {{"task", record_.taskArn}, {"error", cg.error().message}});
-  }
-  timestamps_["stoppedAt"] = now();
-  report("STOPPED");
-  finished_ = true;
 }
 
 }  // namespace berth::agent

@@ -18,12 +18,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "agent/health_check.h"
 #include "agent/local_record.h"
 #include "agent/task_hooks.h"
+#include "agent/task_volumes.h"
 #include "agent/task_cgroup.h"
 #include "agent/task_plan.h"
 #include "common/clock.h"
 #include "images/image_store.h"
+#include "runtime/oci_spec.h"
 #include "runtime/runtime.h"
 
 namespace berth::agent {
@@ -54,6 +57,13 @@ struct SpecInput {
   std::string rootfs;
   std::string runtimeId;
   std::string cgroupsPath;
+  // Issue #5: the task's network namespace ("" = a private one with loopback
+  // only, or the host's for networkMode host), bind mounts (volumes, then the
+  // task's generated /etc/hosts and /etc/resolv.conf), and environment added
+  // after the definition's (resolved secrets, then metadata endpoint vars).
+  std::string netnsPath;
+  std::vector<runtime::BindMount> mounts;
+  std::vector<std::pair<std::string, std::string>> extraEnv;
 };
 using SpecBuilder = std::function<Result<nlohmann::json>(const SpecInput&)>;
 
@@ -79,6 +89,9 @@ struct TaskEnv {
   SecretResolver* secrets = nullptr;
   TaskMetadataService* metadata = nullptr;
   std::string volumesDir;  // DIR/volumes: dockerVolumeConfiguration volumes with scope "shared"
+  // How often the health monitor looks for due probes (each container's
+  // healthCheck.interval decides when a probe is due).
+  std::chrono::milliseconds healthPollInterval{200};
 };
 
 class TaskRunner {
@@ -95,19 +108,35 @@ class TaskRunner {
   void setDesiredStatus(const std::string& desired);
   bool finished() const { return finished_.load(); }
   std::string lastStatus() const;
+  // A consistent copy of what the runner knows (the metadata endpoint reads it
+  // from its own threads).
+  TaskView view() const;
 
  private:
 
   void run();
+  // task_start.cc: pull → secrets → network → metadata → volumes → create → logs attach.
   void start();
+  Status prepareNetwork();
+  Status writeNameFiles();
+  Status createContainers();
+  // dependsOn: starts what may start, stops the task when something never can.
+  // Returns true when a container changed state.
+  bool startReadyContainers();
   void recover();
   void monitor();
   bool pollContainers();
+  bool pollHealth();
+  // task_stop.cc
   void beginStop(const std::string& stopCode, const std::string& reason);
+  void signalStoppableContainers();
   void cleanupAndStop();
   void failToStart(const std::string& reason);
+  void containerStopped(ContainerRecord& c);
   void report(const std::string& status);
+  nlohmann::json containerReport(const ContainerRecord& c) const;
   void persist();
+  std::string taskDir() const;
   bool waitOrShutdown(std::chrono::milliseconds d);
   double now() const { return env_.clock.epochSeconds(); }
 
@@ -128,8 +157,31 @@ class TaskRunner {
   std::string stopCode_;
   std::string stoppedReason_;
   // Each container gets its own stopTimeout (or the agent default) before SIGKILL.
+  // A container gets its stop signal once its dependents have stopped.
   std::map<std::string, std::chrono::steady_clock::time_point> killDeadlines_;
+  std::set<std::string> signalled_;
   std::set<std::string> killed_;
+
+  // Issue #5 state (runner thread only, except through view()).
+  std::set<std::string> started_;  // containers whose start() succeeded
+  std::map<std::string, std::chrono::steady_clock::time_point> startedAt_;
+  std::map<std::string, HealthCheckConfig> healthChecks_;
+  std::unique_ptr<HealthMonitor> health_;
+  std::optional<network::TaskNetwork> network_;
+  bool networkSetUp_ = false;
+  bool metadataRegistered_ = false;
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>> secretEnv_;  // never persisted or reported
+  MetadataEnv metadataEnv_;
+  TaskVolumes volumes_;
+  std::set<std::string> logsAttached_;  // runtime ids
+  // The metadata endpoint may ask for the view from its threads, even after
+  // this runner is gone (agent shutdown): it holds the snapshot, not us.
+  struct SharedView {
+    std::mutex mu;
+    TaskView view;
+  };
+  std::shared_ptr<SharedView> view_ = std::make_shared<SharedView>();
+  TaskViewFn viewFn() const;
   nlohmann::json timestamps_ = nlohmann::json::object();
   std::thread thread_;
 };

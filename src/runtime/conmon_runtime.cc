@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstring>
@@ -498,6 +499,44 @@ Result<std::vector<std::string>> ConmonRuntime::list() {
     }
   }
   return std::vector<std::string>(ids.begin(), ids.end());
+}
+
+Result<ExecResult> ConmonRuntime::exec(const std::string& id, const ExecRequest& request) {
+  BERTH_TRY(validateId(id));
+  if (request.argv.empty()) return Error::make(ErrorCode::kInvalidParameter, "exec needs a command", id);
+  auto st = state(id);
+  if (!st) return st.takeError();
+  if (st->status != ContainerStatus::kRunning)
+    return Error::make(ErrorCode::kFailedPrecondition, "container " + id + " is not running", id);
+  // runc writes the exec'd process's pid here: killing runc alone would leave
+  // that process running inside the container.
+  static std::atomic<std::uint64_t> counter{0};
+  const std::string pidFile =
+      pathsFor(id).persist + "/exec-" + std::to_string(::getpid()) + "-" + std::to_string(++counter) + ".pid";
+  std::vector<std::string> tail = {"exec", "--pid-file", pidFile};
+  for (const auto& e : request.env) {
+    tail.push_back("--env");
+    tail.push_back(e);
+  }
+  tail.push_back(id);
+  tail.insert(tail.end(), request.argv.begin(), request.argv.end());
+  auto r = runCommand(runcArgs(tail), request.timeout);
+  ExecResult result;
+  if (!r) {
+    if (r.error().code != ErrorCode::kUnavailable) {
+      unlink(pidFile.c_str());
+      return r.takeError();
+    }
+    if (auto pid = readNumber(pidFile); pid && *pid > 0) ::kill(static_cast<pid_t>(*pid), SIGKILL);
+    unlink(pidFile.c_str());
+    result.timedOut = true;
+    result.exitCode = 128 + SIGKILL;
+    return result;
+  }
+  unlink(pidFile.c_str());
+  result.exitCode = r->exitCode;
+  result.output = (r->out + r->err).substr(0, 4096);
+  return result;
 }
 
 }  // namespace berth::runtime

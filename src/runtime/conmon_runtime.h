@@ -54,6 +54,10 @@ class ConmonRuntime final : public Runtime {
   Result<ContainerState> state(const std::string& id) override;
   Status remove(const std::string& id, bool force) override;
   Result<std::vector<std::string>> list() override;
+  // `runc exec`: the process inherits the container's user, cwd, env (plus
+  // request.env), capabilities and namespaces from its config. On timeout
+  // both runc and the process it started in the container are SIGKILLed.
+  Result<ExecResult> exec(const std::string& id, const ExecRequest& request) override;
 
   const ConmonRuntimeOptions& options() const { return options_; }
   // conmon's pid for a container (0 if unknown); for tests and diagnostics.

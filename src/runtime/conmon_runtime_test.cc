@@ -226,6 +226,47 @@ TEST_F(ConmonRuntimeTest, CreatedThenRunningThenKilledWithInit) {
   ASSERT_OK(runtime_->kill(id, SIGTERM));  // already exited: not an error
 }
 
+TEST_F(ConmonRuntimeTest, ExecRunsInsideWithTheContainersEnvAndTimesOut) {
+  const auto id = newId();
+  auto in = specInput(id, {"sleep", "1000"});
+  in.environment = {{"GREETING", "hello-from-spec"}};
+  in.workingDirectory = "/work";
+  ASSERT_OK(run(id, in));
+  // Output, exit code, and the container's own env and cwd (runc exec inherits them).
+  auto r = runtime_->exec(id, {{"sh", "-c", "echo $GREETING $(pwd); echo oops >&2; exit 4"}, {}, 10s});
+  ASSERT_OK(r);
+  EXPECT_EQ(r->exitCode, 4);
+  EXPECT_FALSE(r->timedOut);
+  EXPECT_NE(r->output.find("hello-from-spec /work"), std::string::npos) << r->output;
+  EXPECT_NE(r->output.find("oops"), std::string::npos) << r->output;
+  // Extra env and output capped at 4 KiB.
+  auto big = runtime_->exec(id, {{"sh", "-c", "echo $EXTRA; yes | head -c 10000"}, {"EXTRA=x-extra"}, 10s});
+  ASSERT_OK(big);
+  EXPECT_EQ(big->exitCode, 0);
+  EXPECT_EQ(big->output.size(), 4096u);
+  EXPECT_EQ(big->output.rfind("x-extra\n", 0), 0u);
+  // A probe that hangs is killed at the timeout, inside the container too.
+  const auto begin = std::chrono::steady_clock::now();
+  auto slow = runtime_->exec(id, {{"sh", "-c", "sleep 77"}, {}, 500ms});
+  ASSERT_OK(slow);
+  EXPECT_TRUE(slow->timedOut);
+  EXPECT_EQ(slow->exitCode, 137);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 5s);
+  std::this_thread::sleep_for(200ms);
+  auto ps = runtime_->exec(id, {{"ps"}, {}, 10s});
+  ASSERT_OK(ps);
+  EXPECT_EQ(ps->output.find("sleep 77"), std::string::npos) << ps->output;
+  // Stopped container: kFailedPrecondition; unknown: kNotFound.
+  ASSERT_OK(runtime_->kill(id, SIGKILL));
+  waitStopped(id);
+  auto stopped = runtime_->exec(id, {{"true"}, {}, 5s});
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_EQ(stopped.error().code, ErrorCode::kFailedPrecondition);
+  auto unknown = runtime_->exec("berthtest-no-such-container", {{"true"}, {}, 5s});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ErrorCode::kNotFound);
+}
+
 TEST_F(ConmonRuntimeTest, PidOneIgnoresSigtermWithoutInitButNotSigkill) {
   const auto id = newId();
   ASSERT_OK(run(id, specInput(id, {"sleep", "1000"})));

@@ -1,5 +1,6 @@
 #include "runtime/fake_runtime.h"
 
+#include <algorithm>
 #include <csignal>
 
 #include "runtime/oci_spec.h"
@@ -131,6 +132,37 @@ Result<std::vector<std::string>> FakeRuntime::list() {
   std::vector<std::string> ids;
   for (const auto& [id, c] : containers_) ids.push_back(id);
   return ids;
+}
+
+void FakeRuntime::setExecResultsForIdPrefix(const std::string& prefix, std::vector<ExecResult> results) {
+  std::lock_guard lock(mu_);
+  execScripts_[prefix] = std::move(results);
+  execCursor_[prefix] = 0;
+}
+
+Result<ExecResult> FakeRuntime::exec(const std::string& id, const ExecRequest& request) {
+  std::lock_guard lock(mu_);
+  auto it = containers_.find(id);
+  if (it == containers_.end()) return Error::make(ErrorCode::kNotFound, "container " + id + " does not exist", id);
+  advance(it->second);
+  if (it->second.status != ContainerStatus::kRunning)
+    return Error::make(ErrorCode::kFailedPrecondition, "container " + id + " is not running", id);
+  execs_[id].push_back(request);
+  const std::string* best = nullptr;
+  for (const auto& [prefix, results] : execScripts_)
+    if (id.rfind(prefix, 0) == 0 && !results.empty() && (best == nullptr || prefix.size() > best->size())) best = &prefix;
+  if (!best) return ExecResult{0, false, ""};
+  auto& results = execScripts_.at(*best);
+  auto& cursor = execCursor_[*best];
+  ExecResult r = results[std::min(cursor, results.size() - 1)];
+  ++cursor;
+  return r;
+}
+
+std::vector<ExecRequest> FakeRuntime::execsForTest(const std::string& id) const {
+  std::lock_guard lock(mu_);
+  auto it = execs_.find(id);
+  return it == execs_.end() ? std::vector<ExecRequest>{} : it->second;
 }
 
 std::optional<nlohmann::json> FakeRuntime::specForTest(const std::string& id) const {

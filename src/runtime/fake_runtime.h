@@ -43,6 +43,14 @@ class FakeRuntime final : public Runtime {
   Result<ContainerState> state(const std::string& id) override;
   Status remove(const std::string& id, bool force) override;
   Result<std::vector<std::string>> list() override;
+  // Runs nothing: answers from the exec script for the container (the
+  // longest matching id prefix), default exit 0. kNotFound / kFailedPrecondition
+  // as the real runtime when the container is missing or not running.
+  Result<ExecResult> exec(const std::string& id, const ExecRequest& request) override;
+
+  // Exec script: results handed out in order; the last one repeats.
+  void setExecResultsForIdPrefix(const std::string& prefix, std::vector<ExecResult> results);
+  std::vector<ExecRequest> execsForTest(const std::string& id) const;
 
   // Test hooks.
   std::optional<nlohmann::json> specForTest(const std::string& id) const;
@@ -69,6 +77,9 @@ class FakeRuntime final : public Runtime {
   std::map<std::string, FakeBehavior> byImage_;
   FakeBehavior default_;
   std::map<std::string, Container> containers_;
+  std::map<std::string, std::vector<ExecResult>> execScripts_;
+  std::map<std::string, std::size_t> execCursor_;  // by prefix
+  std::map<std::string, std::vector<ExecRequest>> execs_;  // by container id
   int nextPid_ = 1000;
 };
 

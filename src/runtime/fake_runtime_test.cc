@@ -120,5 +120,22 @@ TEST(FakeRuntime, ThreadSafe) {
   EXPECT_EQ(rt.list()->size(), 800u);
 }
 
+TEST(FakeRuntime, ExecFollowsTheScriptAndNeedsARunningContainer) {
+  FakeClock clock;
+  FakeRuntime rt(clock);
+  rt.setExecResultsForIdPrefix("t9-", {{1, false, "no"}, {0, false, "yes"}});
+  ASSERT_TRUE(rt.create(request("t9-web")).ok());
+  auto early = rt.exec("t9-web", {{"true"}, {}, 1s});
+  ASSERT_FALSE(early.ok());
+  EXPECT_EQ(early.error().code, ErrorCode::kFailedPrecondition);
+  EXPECT_EQ(rt.exec("t9-none", {{"true"}, {}, 1s}).error().code, ErrorCode::kNotFound);
+  ASSERT_TRUE(rt.start("t9-web").ok());
+  EXPECT_EQ(rt.exec("t9-web", {{"check"}, {}, 1s})->exitCode, 1);
+  EXPECT_EQ(rt.exec("t9-web", {{"check"}, {}, 1s})->output, "yes");
+  EXPECT_EQ(rt.exec("t9-web", {{"check"}, {}, 1s})->exitCode, 0) << "the last result repeats";
+  ASSERT_EQ(rt.execsForTest("t9-web").size(), 3u);
+  EXPECT_EQ(rt.execsForTest("t9-web")[0].argv, std::vector<std::string>{"check"});
+}
+
 }  // namespace
 }  // namespace berth::runtime
