@@ -181,7 +181,8 @@ class CloudWatchLogsTest(ServerTestCase):
     def tail(self, *args, timeout=20):
         env = {"PATH": "/usr/bin:/bin", "HOME": self.server.data_dir,
                "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-               "AWS_DEFAULT_REGION": REGION, "AWS_PAGER": "", "AWS_EC2_METADATA_DISABLED": "true"}
+               "AWS_DEFAULT_REGION": REGION, "AWS_PAGER": "", "AWS_EC2_METADATA_DISABLED": "true",
+               "PYTHONUNBUFFERED": "1"}  # lines reach our pipe as --follow prints them
         return subprocess.Popen([AWS_CLI, "--endpoint-url", self.server.endpoint, "logs", "tail"] + list(args),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
@@ -213,8 +214,11 @@ class CloudWatchLogsTest(ServerTestCase):
             proc.wait(timeout=10)
             reader.join(timeout=10)
         text = "".join(lines)
+        err = proc.stderr.read()
+        proc.stdout.close()
+        proc.stderr.close()
         for i in range(3):
-            self.assertIn("followed line %d" % i, text)
+            self.assertIn("followed line %d" % i, text, err)
         self.assertIn("before follow", text)
         self.assertIn("app/web/2", text)
 
