@@ -20,7 +20,9 @@ ACCESS_KEY = "AKIABERTHLOGSBENCH01"
 SECRET_KEY = "berth-logs-bench-secret-0123456789abcdef"
 REGION = "eu-west-3"
 GROUP = "/bench/logs"
-BATCH = 10000
+MAX_EVENTS = 10000
+MAX_BATCH_BYTES = 1048576  # message bytes + 26 per event (PutLogEvents' limit)
+BATCH = MAX_EVENTS  # set in main(): as many lines as the limits allow
 
 
 def log(msg):
@@ -85,6 +87,8 @@ def main():
     ap.add_argument("--line-bytes", type=int, default=100)
     ap.add_argument("--berth", default=os.path.join(ROOT, "build", "berth"))
     a = ap.parse_args()
+    global BATCH
+    BATCH = min(MAX_EVENTS, MAX_BATCH_BYTES // (a.line_bytes + 26))
     batches_per_client = max(1, a.lines // (BATCH * a.clients))
     total = batches_per_client * BATCH * a.clients
     ts = int(time.time() * 1000) - 60000
@@ -132,9 +136,9 @@ def main():
         for p in procs:
             p.join(600)
         put_s = time.perf_counter() - t0
-        results = [q.get(timeout=5) for _ in procs]
         if any(p.exitcode != 0 for p in procs):
             raise RuntimeError("a put worker failed")
+        results = [q.get(timeout=5) for _ in procs]
 
         # Read everything back (GetLogEvents forward pages of up to 1 MB).
         t1 = time.perf_counter()
@@ -167,7 +171,7 @@ def main():
     print("| --- | ---: | ---: | ---: | ---: |")
     print("| disk limit: append + fsync per 10k-line batch | %d | %.2f | %.0f | %.1f |"
           % (total, limit_s, total / limit_s, mb / limit_s))
-    print("| Berth PutLogEvents (%d clients, batches of %d, %d-byte lines) | %d | %.2f | %.0f | %.1f |"
+    print("| Berth PutLogEvents (%d clients, batches of %d %d-byte lines) | %d | %.2f | %.0f | %.1f |"
           % (a.clients, BATCH, a.line_bytes, total, put_s, total / put_s, mb / put_s))
     print("| Berth GetLogEvents read-back (all visible) | %d | %.2f | %.0f | |" % (seen, get_s, seen / get_s))
     print()

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # CloudWatch Logs ingestion benchmark (issue #5): PutLogEvents batches of
-# 10,000 ~100-byte lines through the real HTTP API of a fresh `berth server`
+# full (up to 10,000-line) batches of ~100-byte lines through the real HTTP API of a fresh `berth server`
 # (SigV4-signed, keep-alive; N client processes, one log stream each), then
 # GetLogEvents paging until every line is visible; side by side with the
 # physical limit measured in the same run: the same request bytes appended to a
@@ -9,7 +9,9 @@
 #
 #   bench/logs/run.sh [--lines N] [--clients N] [--berth BIN] [--line-bytes N]
 #
-# Defaults: 500,000 lines, 2 clients, BIN = build/berth, 100-byte lines. Work
+# Defaults: 500,000 lines, 2 clients, BIN = build/berth, 100-byte lines. A batch
+# holds as many lines as PutLogEvents allows: 10,000 events and 1,048,576 bytes
+# counting 26 bytes per event, so 8,322 lines of 100 bytes (10,000 of <= 78). Work
 # dir under BENCH_TMPDIR (default /var/tmp; must be on the real disk). Traffic
 # goes to 127.0.0.1 only; the server this run starts is stopped by PID and the
 # work dir removed on exit. Prints a markdown table on stdout.
