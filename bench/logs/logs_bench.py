@@ -169,7 +169,7 @@ def main():
     mb = total_bytes / 1e6
     print("| measure | lines | seconds | lines/s | MB/s (request bytes) |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    print("| disk limit: append + fsync per 10k-line batch | %d | %.2f | %.0f | %.1f |"
+    print("| disk limit: same bytes appended + fsync per batch | %d | %.2f | %.0f | %.1f |"
           % (total, limit_s, total / limit_s, mb / limit_s))
     print("| Berth PutLogEvents (%d clients, batches of %d %d-byte lines) | %d | %.2f | %.0f | %.1f |"
           % (a.clients, BATCH, a.line_bytes, total, put_s, total / put_s, mb / put_s))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# CloudWatch Logs ingestion benchmark (issue #5): PutLogEvents batches of
-# full (up to 10,000-line) batches of ~100-byte lines through the real HTTP API of a fresh `berth server`
+# CloudWatch Logs ingestion benchmark (issue #5): full PutLogEvents batches of
+# ~100-byte lines through the real HTTP API of a fresh `berth server`
 # (SigV4-signed, keep-alive; N client processes, one log stream each), then
 # GetLogEvents paging until every line is visible; side by side with the
 # physical limit measured in the same run: the same request bytes appended to a
