@@ -36,6 +36,10 @@ int main(int argc, char** argv) {
                     "seconds an unreferenced blob or blob link is kept before garbage collection")
         ->capture_default_str()
         ->check(CLI::NonNegativeNumber);
+    sub->add_option("--logs-retention-interval", config.logsRetentionSeconds,
+                    "seconds between CloudWatch Logs retention runs")
+        ->check(CLI::Range(1, 86400))
+        ->group("");  // hidden: tests shorten it
     sub->add_flag("--registry-auto-create", config.registryAutoCreate,
                   "create a repository on its first push to /v2/ (ECR requires CreateRepository first)");
   };

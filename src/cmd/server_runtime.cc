@@ -15,6 +15,7 @@
 #include "api/ecs_api.h"
 #include "api/front_door.h"
 #include "api/http_server.h"
+#include "api/logs_api.h"
 #include "api/json_protocol_router.h"
 #include "api/oci_distribution_api.h"
 #include "api/registry_token.h"
@@ -76,6 +77,7 @@ struct ServerRuntime::Parts {
   std::unique_ptr<api::OciDistributionApi> registryApi;
   std::unique_ptr<ssm::ParameterCipher> ssmCipher;
   std::unique_ptr<ssm::SsmContext> ssm;
+  std::unique_ptr<logs::LogStore> logStore;  // DATA/logs/logs.db
   api::JsonProtocolRouter router;
   std::unique_ptr<api::FrontDoor> frontDoor;
   // The HTTP server starts (and binds its port) before the front door exists,
@@ -118,9 +120,11 @@ struct ServerRuntime::Parts {
   void housekeep() {
     auto lastReap = clock.monotonicNow();
     auto lastRegistry = clock.monotonicNow();
+    auto lastLogsRetention = clock.monotonicNow();
     const std::chrono::seconds retention(config.stoppedTaskRetentionSeconds);
     std::unique_lock lock(housekeepingMu);
-    const auto tick = std::chrono::seconds(std::clamp<std::int64_t>(config.registryMaintenanceSeconds, 1, 10));
+    const auto tick = std::chrono::seconds(
+        std::clamp<std::int64_t>(std::min(config.registryMaintenanceSeconds, config.logsRetentionSeconds), 1, 10));
     while (!housekeepingCv.wait_for(lock, tick, [&] { return housekeepingStop; })) {
       lock.unlock();
       agentChannel->markDisconnectedAgents();
@@ -135,6 +139,12 @@ struct ServerRuntime::Parts {
       if (clock.monotonicNow() - lastRegistry >= std::chrono::seconds(config.registryMaintenanceSeconds)) {
         lastRegistry = clock.monotonicNow();
         maintainRegistry();
+      }
+      if (clock.monotonicNow() - lastLogsRetention >= std::chrono::seconds(config.logsRetentionSeconds)) {
+        lastLogsRetention = clock.monotonicNow();
+        auto expired = logStore->enforceRetention(clock.now());
+        if (!expired.ok()) log::warn("log retention failed", {{"error", expired.error().message}});
+        else if (*expired > 0) log::info("expired log events", {{"count", *expired}});
       }
       lock.lock();
     }
@@ -190,6 +200,11 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   if (!ssmCipher.ok()) return ssmCipher.takeError();
   p->ssmCipher = std::move(*ssmCipher);
   p->ssm = std::make_unique<ssm::SsmContext>(ssm::SsmContext{*p->ecs, *p->ssmCipher});
+  std::filesystem::create_directories(std::filesystem::path(config.dataDir) / "logs", ec);
+  auto logStore = logs::LogStore::open((std::filesystem::path(config.dataDir) / "logs" / "logs.db").string(), p->clock,
+                                       {config.accountId, config.region});
+  if (!logStore.ok()) return logStore.takeError();
+  p->logStore = std::move(*logStore);
 
   api::HttpServerOptions options;
   options.host = hostPort->first;
@@ -213,6 +228,7 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   p->router.addService(api::makeAgentService(*p->agentChannel));
   p->router.addService(api::makeEcrService({*p->ecs, *p->layers, *p->registryTokens, url}));
   p->router.addService(api::makeSsmService(*p->ssm));
+  p->router.addService(api::makeLogsService(*p->logStore));
   api::OciDistributionOptions registryOptions;
   registryOptions.autoCreateRepositories = config.registryAutoCreate;
   p->registryApi = std::make_unique<api::OciDistributionApi>(*p->ecs, *p->blobs, *p->registryTokens, registryOptions);
@@ -246,6 +262,7 @@ void ServerRuntime::shutdown() {
   if (p.housekeeper.joinable()) p.housekeeper.join();
   p.cache.reset();
   p.store->close();  // queued writes commit, SQLite closes cleanly
+  p.logStore->close();
   log::info("stopped");
 }
 

@@ -17,7 +17,8 @@ struct ServerConfig {
   std::string dataDir = "./berth-data";
   std::string accountId = "000000000000";
   std::string region = "us-east-1";
-  std::size_t maxBodyBytes = 1 << 20;
+  // PutLogEvents' full batch (1 MiB of messages, 10,000 events) is ~1.5 MB of JSON.
+  std::size_t maxBodyBytes = 4 << 20;
   int workerThreads = 64;
   std::string logLevel = "info";
   std::int64_t stoppedTaskRetentionSeconds = 3600;  // stopped tasks stay describable this long
@@ -27,6 +28,7 @@ struct ServerConfig {
   std::int64_t registryMaintenanceSeconds = 300;
   std::int64_t registryGcGraceSeconds = 3600;
   bool registryAutoCreate = false;
+  std::int64_t logsRetentionSeconds = 60;  // CloudWatch Logs retention enforcement period
 };
 
 class ServerRuntime {
