@@ -21,13 +21,6 @@
 
 namespace berth::agent {
 
-// Temporary stand-in until src/agent/awslogs_shipper.cc lands (weak: the real
-// one wins; delete this then). These tasks use no awslogs.
-__attribute__((weak)) Result<std::optional<AwsLogsTarget>> awslogsTargetFor(const ContainerPlan&, const TaskPlan&,
-                                                                            const std::string&) {
-  return std::optional<AwsLogsTarget>{};
-}
-
 namespace {
 
 using namespace std::chrono_literals;

@@ -17,23 +17,6 @@
 
 namespace berth::agent {
 
-// Temporary stand-in until src/agent/awslogs_shipper.cc (another helper's)
-// lands: awslogs when logDriver says so, error without a group. Weak, so the
-// real definition wins once it is in the library (then delete this).
-__attribute__((weak)) Result<std::optional<AwsLogsTarget>> awslogsTargetFor(const ContainerPlan& container, const TaskPlan& task,
-                                                      const std::string& runtimeId) {
-  const auto lc = container.definition.value("logConfiguration", nlohmann::json::object());
-  if (lc.value("logDriver", "") != "awslogs") return std::optional<AwsLogsTarget>{};
-  const auto options = lc.value("options", nlohmann::json::object());
-  if (!options.contains("awslogs-group"))
-    return Error::make(ErrorCode::kInvalidParameter, "awslogs-group is required");
-  AwsLogsTarget t;
-  t.group = options["awslogs-group"].get<std::string>();
-  t.stream = options.value("awslogs-stream-prefix", "") + "/" + container.name + "/" + task.taskId;
-  (void)runtimeId;
-  return std::optional<AwsLogsTarget>(t);
-}
-
 namespace {
 
 using namespace std::chrono_literals;

@@ -7,9 +7,11 @@
 #include <iostream>
 #include <thread>
 
+#include "agent/awslogs_shipper.h"
 #include "agent/fake_node.h"
 #include "agent/node_backends.h"
 #include "agent/registry_access.h"
+#include "agent/ssm_secret_resolver.h"
 #include "cmd/process_setup.h"
 #include "common/log.h"
 #include "images/image_store_impl.h"
@@ -28,6 +30,11 @@ struct NodeAgent::Parts {
   std::unique_ptr<agent::RootfsProvider> rootfs;
   std::unique_ptr<agent::LocalRecord> record;
   std::unique_ptr<agent::ServerStateReporter> reporter;
+  // Issue #5 collaborators of the task engine; they outlive the agent (declared before it).
+  std::unique_ptr<agent::ServerSsmParameterSource> ssmSource;
+  std::unique_ptr<agent::SsmSecretResolver> secrets;
+  std::unique_ptr<agent::ServerLogsClient> logsClient;
+  std::unique_ptr<agent::AwsLogsShipper> logs;
   std::unique_ptr<agent::TaskEnv> env;
   std::unique_ptr<agent::Agent> agent;
   std::thread loop;
@@ -123,6 +130,16 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::start(const AgentConfig& config, c
                                                                std::move(specBuilder), (dir / "tasks").string(),
                                                                *behavior});
   if (!config.fakeRuntime) parts->env->taskCgroup = agent::applyTaskCgroupLimits;
+  parts->env->volumesDir = (dir / "volumes").string();
+  // Secrets come from the server's SSM Parameter Store, awslogs lines go to its Logs API.
+  parts->ssmSource = std::make_unique<agent::ServerSsmParameterSource>(*parts->client);
+  parts->secrets = std::make_unique<agent::SsmSecretResolver>(*parts->ssmSource, endpoint->region);
+  parts->env->secrets = parts->secrets.get();
+  if (!config.fakeRuntime) {
+    parts->logsClient = std::make_unique<agent::ServerLogsClient>(*parts->client);
+    parts->logs = std::make_unique<agent::AwsLogsShipper>(*parts->logsClient, parts->clock);
+    parts->env->logs = parts->logs.get();
+  }
 
   agent::AgentOptions options;
   options.dataDir = dir.string();
