@@ -77,6 +77,7 @@ bool applyNetworkInterface(json& task, const json& report, const std::string& re
   if (ip.empty()) return false;
   bool changed = false;
   json& berth = task["berth"];
+  if (!berth.is_object()) berth = json::object();
   if (berth.value("networkInterface", json()) != report) {
     berth["networkInterface"] = report;
     changed = true;
