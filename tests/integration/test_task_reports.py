@@ -37,6 +37,7 @@ def details(attachment):
 class TaskReportsTest(ServerTestCase):
     def setUp(self):
         self.ecs = self.server.boto3_client()
+        self.addCleanup(self.ecs.close)
         self.cluster = self.unique("ctl")
         self.ecs.create_cluster(clusterName=self.cluster)
         self.instance = self.ecs.register_container_instance(
