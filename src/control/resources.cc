@@ -226,4 +226,24 @@ void release(InstanceResources& remaining, const InstanceResources& registered, 
     if (!registered.portsUdp.count(p)) remaining.portsUdp.erase(p);
 }
 
+TaskDemand unreservedBoundPorts(const json& networkBindings, const InstanceResources& remaining) {
+  TaskDemand d;
+  if (!networkBindings.is_array()) return d;
+  for (const auto& b : networkBindings) {
+    auto it = b.is_object() ? b.find("hostPort") : b.end();
+    if (it == b.end() || !it->is_number_integer()) continue;
+    const std::int64_t port = it->get<std::int64_t>();
+    if (port < 1 || port > 65535) continue;
+    const bool udp = stringOr(b, "protocol", "tcp") == "udp";
+    const std::set<int>& inUse = udp ? remaining.portsUdp : remaining.ports;
+    if (!inUse.count(static_cast<int>(port))) (udp ? d.portsUdp : d.ports).insert(static_cast<int>(port));
+  }
+  return d;
+}
+
+void addPorts(TaskDemand& into, const TaskDemand& more) {
+  into.ports.insert(more.ports.begin(), more.ports.end());
+  into.portsUdp.insert(more.portsUdp.begin(), more.portsUdp.end());
+}
+
 }  // namespace berth::control

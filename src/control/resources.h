@@ -63,4 +63,16 @@ void reserve(InstanceResources& remaining, const TaskDemand& demand);
 // Gives a stopped task's demand back, never beyond what the instance registered.
 void release(InstanceResources& remaining, const InstanceResources& registered, const TaskDemand& demand);
 
+// The host ports of reported network bindings (ECS NetworkBinding list:
+// hostPort, protocol tcp|udp) that `remaining` does not already show in use:
+// ports the agent chose itself (dynamic host ports). Ports already in use are
+// left out on purpose: they belong to the instance or to another reservation
+// (possibly this task's own static ones), and a task must only ever give back
+// what it took. Only ports (no cpu/memory) are set in the result.
+TaskDemand unreservedBoundPorts(const nlohmann::json& networkBindings, const InstanceResources& remaining);
+
+// Adds `more`'s ports to `into` (cpu/memory untouched).
+void addPorts(TaskDemand& into, const TaskDemand& more);
+inline bool hasPorts(const TaskDemand& d) { return !d.ports.empty() || !d.portsUdp.empty(); }
+
 }  // namespace berth::control

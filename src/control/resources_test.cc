@@ -128,5 +128,35 @@ TEST(ResourcesTest, DemandJsonRoundTrip) {
   EXPECT_EQ(back.portsUdp, d.portsUdp);
 }
 
+TEST(ResourcesTest, UnreservedBoundPortsAreTheOnesNobodyHoldsYet) {
+  InstanceResources remaining;
+  remaining.ports = {22, 8080};
+  remaining.portsUdp = {53};
+  json bindings = {{{"bindIP", "0.0.0.0"}, {"containerPort", 80}, {"hostPort", 32768}, {"protocol", "tcp"}},
+                   {{"bindIP", "0.0.0.0"}, {"containerPort", 81}, {"hostPort", 8080}, {"protocol", "tcp"}},  // already held
+                   {{"containerPort", 53}, {"hostPort", 53}, {"protocol", "udp"}},                             // already held
+                   {{"containerPort", 5353}, {"hostPort", 40000}, {"protocol", "udp"}},
+                   {{"containerPort", 90}, {"hostPort", 32769}},                                                // tcp by default
+                   {{"containerPort", 91}, {"hostPort", 0}},                                                    // not bound
+                   {{"containerPort", 92}, {"hostPort", 70000}},                                                // not a port
+                   {{"containerPort", 93}}};
+  TaskDemand d = unreservedBoundPorts(bindings, remaining);
+  EXPECT_EQ(d.ports, (std::set<int>{32768, 32769}));
+  EXPECT_EQ(d.portsUdp, (std::set<int>{40000}));
+  EXPECT_EQ(d.cpu, 0);
+  EXPECT_EQ(d.memory, 0);
+  EXPECT_TRUE(hasPorts(d));
+  EXPECT_FALSE(hasPorts(unreservedBoundPorts(json::array(), remaining)));
+  EXPECT_FALSE(hasPorts(unreservedBoundPorts(json(), remaining)));
+
+  TaskDemand reserved;
+  reserved.memory = 128;
+  reserved.ports = {8080};
+  addPorts(reserved, d);
+  EXPECT_EQ(reserved.ports, (std::set<int>{8080, 32768, 32769}));
+  EXPECT_EQ(reserved.portsUdp, (std::set<int>{40000}));
+  EXPECT_EQ(reserved.memory, 128);
+}
+
 }  // namespace
 }  // namespace berth::control

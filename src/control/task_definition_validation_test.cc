@@ -328,6 +328,23 @@ std::vector<RejectCase> rejectCases() {
          app(r)["dependsOn"] = {{{"containerName", "b"}, {"condition", "HEALTHY"}}};
        },
        ErrorCode::kClient, "HEALTHY condition must have health check configured"},
+      {"depends on itself", [](json& r) { app(r)["dependsOn"] = {{{"containerName", "app"}, {"condition", "START"}}}; },
+       ErrorCode::kClient, "Container dependencies must not form a cycle: app -> app."},
+      {"dependency cycle",
+       [](json& r) {
+         addContainer(r, {{"name", "b"}, {"image", "x"}, {"memory", 64},
+                          {"dependsOn", {{{"containerName", "app"}, {"condition", "START"}}}}});
+         app(r)["dependsOn"] = {{{"containerName", "b"}, {"condition", "START"}}};
+       },
+       ErrorCode::kClient, "Container dependencies must not form a cycle: app -> b -> app."},
+      {"autoprovision with task scope",
+       [](json& r) { r["volumes"] = {{{"name", "dv"}, {"dockerVolumeConfiguration", {{"scope", "task"}, {"autoprovision", true}}}}}; },
+       ErrorCode::kClient, "autoprovision is only supported when scope is shared"},
+      {"docker volume scope enum",
+       [](json& r) { r["volumes"] = {{{"name", "dv"}, {"dockerVolumeConfiguration", {{"scope", "global"}}}}}; },
+       ErrorCode::kInvalidParameter, "enum value set: [task, shared]"},
+      {"negative stop timeout", [](json& r) { app(r)["stopTimeout"] = -1; }, ErrorCode::kClient,
+       "Invalid 'stopTimeout' setting for container 'app'."},
       {"health check bad first word", [](json& r) { app(r)["healthCheck"] = {{"command", {"curl", "-f", "x"}}}; },
        ErrorCode::kClient, "must start with CMD or CMD-SHELL"},
       {"health check lone CMD", [](json& r) { app(r)["healthCheck"] = {{"command", {"CMD-SHELL"}}}; },

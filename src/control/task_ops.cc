@@ -16,6 +16,7 @@
 #include "control/resources.h"
 #include "control/tags.h"
 #include "control/task_definition_ops.h"
+#include "control/task_reports.h"
 #include "control/task_state.h"
 
 namespace berth::control {
@@ -84,6 +85,7 @@ struct LaunchPlan {
   json overrides;  // Task.overrides as DescribeTasks shows it
   TaskDemand demand;
   bool awsvpc = false;
+  std::string subnetId;  // awsvpc: the subnet the task's ENI attachment names
   bool enableExecuteCommand = false;
 };
 
@@ -207,6 +209,16 @@ Result<LaunchPlan> prepareLaunch(EcsContext& ctx, const json& request) {
     json subnets = arrayOrEmpty(*vpc, "subnets");
     if (subnets.empty() || subnets.size() > 16) return invalid("subnets can have at least 1 and at most 16 items.");
     if (arrayOrEmpty(*vpc, "securityGroups").size() > 5) return invalid("securityGroups can have at most 5 items.");
+    for (const auto& list : {subnets, arrayOrEmpty(*vpc, "securityGroups")})
+      for (const auto& id : list)
+        if (!id.is_string() || id.get<std::string>().empty()) return invalid("subnets and securityGroups must be non-empty strings.");
+    // Berth has no VPC: any ids are accepted. ECS refuses a public IP on
+    // anything but Fargate (InvalidParameterException, this wording).
+    std::string publicIp = stringOr(*vpc, "assignPublicIp", "DISABLED");
+    if (publicIp != "ENABLED" && publicIp != "DISABLED")
+      return invalid("Invalid assignPublicIp '" + publicIp + "'. Valid values: ENABLED, DISABLED.");
+    if (publicIp == "ENABLED" && p.launchType != "FARGATE") return invalid("Assign public IP is not supported for this launch type.");
+    p.subnetId = subnets.front().get<std::string>();
   } else if (vpc) {
     return invalid("Network Configuration is not valid for the given networkMode of this task definition.");
   }
@@ -267,8 +279,10 @@ json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, con
   json attributes = json::array();
   if (auto arch = instanceAttribute(instanceDoc, "ecs.cpu-architecture"))
     attributes.push_back({{"name", "ecs.cpu-architecture"}, {"value", *arch}});
+  json attachments = json::array();
+  if (p.awsvpc) attachments.push_back(newEniAttachment(ctx.random.uuid(), p.subnetId));
   json task = {
-      {"attachments", json::array()},
+      {"attachments", attachments},
       {"attributes", attributes},
       {"clusterArn", clusterArn(ctx.account, p.cluster)},
       {"containerInstanceArn", instanceDoc.value("containerInstanceArn", "")},
@@ -302,6 +316,7 @@ json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, con
       {"instanceId", instanceId},
       {"reserved", p.demand.toJson()},
       {"essential", essential},
+      {"healthChecked", healthCheckedContainers(p.taskDefinition)},
       {"taskDefinitionKey", p.taskDefinitionKey},
       {"family", p.family},
       {"agentReported", false},
@@ -461,6 +476,36 @@ void releaseInto(const EcsContext& ctx, const json& task, store::TxnRequest& txn
   txn.ops.push_back(store::Op::put(key, doc.dump()));
 }
 
+// Host ports the agent bound that placement did not reserve (dynamic host
+// ports) join the task's reservation and the instance's in-use ports inside
+// `txn`, pinned to the instance revision read here, so the STOPPED release
+// gives them back like static ones. Returns whether the task changed.
+bool reserveBoundPortsInto(const EcsContext& ctx, json& task, store::TxnRequest& txn) {
+  if (task.value("lastStatus", "") == "STOPPED") return false;
+  json& b = task["berth"];
+  const std::string key = keys::containerInstance(b.value("cluster", ""), b.value("instanceId", ""));
+  auto obj = ctx.cache.get(key);
+  if (!obj || obj->doc.value("status", "") == "INACTIVE") return false;
+  auto remaining = remainingResourcesOf(obj->doc);
+  TaskDemand extra;
+  for (const auto& c : task["containers"]) {
+    // Each container's new ports count against the ones before it too.
+    TaskDemand more = unreservedBoundPorts(c.value("networkBindings", json::array()), remaining);
+    reserve(remaining, more);
+    addPorts(extra, more);
+  }
+  if (!hasPorts(extra)) return false;
+  TaskDemand reserved = TaskDemand::fromJson(b.value("reserved", json::object()));
+  addPorts(reserved, extra);
+  b["reserved"] = reserved.toJson();
+  json doc = obj->doc;
+  setRemainingResources(doc, remaining);
+  doc["version"] = doc.value("version", std::int64_t{0}) + 1;
+  txn.compares.push_back({key, obj->modRevision});
+  txn.ops.push_back(store::Op::put(key, doc.dump()));
+  return true;
+}
+
 bool instanceAgentConnected(const EcsContext& ctx, const json& task) {
   const json& b = task.value("berth", json::object());
   auto obj = ctx.cache.get(keys::containerInstance(b.value("cluster", ""), b.value("instanceId", "")));
@@ -485,6 +530,9 @@ bool applyContainerChange(json& container, const json& change, ContainerStatus r
   if (auto v = optString(change, "reason"); v && !v->empty()) changed |= setIfDifferent(container, "reason", truncated(*v));
   if (auto* nb = optField(change, "networkBindings"); nb && nb->is_array())
     changed |= setIfDifferent(container, "networkBindings", *nb);
+  // Health may move either way (HEALTHY -> UNHEALTHY -> HEALTHY), unlike statuses.
+  if (auto v = optString(change, "healthStatus"); v && validHealthStatus(*v))
+    changed |= setIfDifferent(container, "healthStatus", *v);
   return changed;
 }
 
@@ -509,6 +557,8 @@ Result<std::vector<ParsedContainerChange>> parseContainerChanges(const json& lis
       p.status = parseContainerStatus(*s);
       if (!p.status) return invalid("Invalid container status '" + *s + "'. Valid values: PENDING, RUNNING, STOPPED.");
     }
+    if (auto h = optString(c, "healthStatus"); h && !validHealthStatus(*h))
+      return invalid("Invalid container healthStatus '" + *h + "'. Valid values: HEALTHY, UNHEALTHY, UNKNOWN.");
     out.push_back(p);
   }
   return out;
@@ -525,7 +575,8 @@ bool validStopCode(const std::string& code) {
 // move backward; first-reported timestamps win. Returns whether the document
 // changed; `reachedStopped` tells the caller to release the reservation.
 bool applyTaskChange(json& task, const json& request, std::optional<TaskStatus> reported,
-                     const std::vector<ParsedContainerChange>& containers, double now, bool& reachedStopped) {
+                     const std::vector<ParsedContainerChange>& containers, double now, const std::string& region,
+                     bool& reachedStopped) {
   bool changed = false;
   reachedStopped = false;
   json& b = task["berth"];
@@ -541,6 +592,9 @@ bool applyTaskChange(json& task, const json& request, std::optional<TaskStatus> 
     }
     changed |= applyContainerChange(*container, *c.change, c.status.value_or(ContainerStatus::kPending), c.status.has_value());
   }
+  changed |= setIfDifferent(task, "healthStatus", deriveTaskHealth(task));
+  if (auto* ni = optField(request, "networkInterface"); ni && ni->is_object())
+    changed |= applyNetworkInterface(task, *ni, region);
   for (const char* f : {"pullStartedAt", "pullStoppedAt", "executionStoppedAt"})
     if (auto t = timeField(request, f)) changed |= setIfAbsent(task, f, *t);
 
@@ -569,6 +623,7 @@ bool applyTaskChange(json& task, const json& request, std::optional<TaskStatus> 
       if (step.reachedStopped) {
         reachedStopped = true;
         task["stoppedAt"] = now;
+        deleteEniAttachments(task);
         setIfAbsent(task, "executionStoppedAt", now);
         bool essentialExited = false;
         for (auto& c : task["containers"]) {
@@ -621,6 +676,7 @@ bool forceStopTaskDoc(json& task, double now, const std::string& reason) {
   setIfAbsent(task, "executionStoppedAt", now);
   task["stoppedAt"] = now;
   setIfAbsent(task, "stoppedReason", truncated(reason));
+  deleteEniAttachments(task);
   task["version"] = task.value("version", std::int64_t{0}) + 1;
   return true;
 }
@@ -761,9 +817,12 @@ Result<json> submitTaskStateChange(EcsContext& ctx, const json& request) {
     if (!found) return taskNotFound();
     json doc = found->object.doc;
     bool reachedStopped = false;
-    if (!applyTaskChange(doc, request, reported, *containers, now, reachedStopped)) return store::TxnRequest{};
-    store::TxnRequest txn{{{found->key, found->object.modRevision}}, {store::Op::put(found->key, doc.dump())}};
+    bool changed = applyTaskChange(doc, request, reported, *containers, now, ctx.account.region, reachedStopped);
+    store::TxnRequest txn{{{found->key, found->object.modRevision}}, {}};
     if (reachedStopped) releaseInto(ctx, doc, txn);
+    else changed |= reserveBoundPortsInto(ctx, doc, txn);
+    if (!changed) return store::TxnRequest{};
+    txn.ops.insert(txn.ops.begin(), store::Op::put(found->key, doc.dump()));
     return txn;
   });
   if (!txn.ok()) return txn.takeError();
@@ -787,13 +846,17 @@ Result<json> submitContainerStateChange(EcsContext& ctx, const json& request) {
     if (!container) return invalid("Container " + change.name + " is not part of task " + ref + ".");
     bool changed = applyContainerChange(*container, request, change.status.value_or(ContainerStatus::kPending),
                                         change.status.has_value());
+    changed |= setIfDifferent(doc, "healthStatus", deriveTaskHealth(doc));
     if (!doc["berth"].value("agentReported", false)) {
       doc["berth"]["agentReported"] = true;
       changed = true;
     }
+    if (changed) doc["version"] = doc.value("version", std::int64_t{0}) + 1;
+    store::TxnRequest txn{{{found->key, found->object.modRevision}}, {}};
+    changed |= reserveBoundPortsInto(ctx, doc, txn);
     if (!changed) return store::TxnRequest{};
-    doc["version"] = doc.value("version", std::int64_t{0}) + 1;
-    return store::TxnRequest{{{found->key, found->object.modRevision}}, {store::Op::put(found->key, doc.dump())}};
+    txn.ops.insert(txn.ops.begin(), store::Op::put(found->key, doc.dump()));
+    return txn;
   });
   if (!txn.ok()) return txn.takeError();
   return json{{"acknowledgment", "ACK"}};

@@ -7,10 +7,16 @@
 // DescribeTasks shows it (top-level "lastStatus" and "launchType" are what
 // cluster counts read) plus "berth": internal fields never rendered:
 //   cluster, id, instanceId, reserved (TaskDemand), essential [names],
-//   taskDefinitionKey, agentReported (bool).
+//   healthChecked [names of containers with a healthCheck], taskDefinitionKey,
+//   agentReported (bool), networkInterface (the agent's last report).
 // Invariant: a task that is not STOPPED holds `reserved` on its instance's
 // remainingResources; the write that makes it STOPPED gives it back, in the
-// same transaction (compare-on-revision on the instance document).
+// same transaction (compare-on-revision on the instance document). Host ports
+// the agent reports in networkBindings that nobody held yet (dynamic ports)
+// join `reserved` and the instance's ports in the report's transaction.
+// awsvpc tasks carry an ElasticNetworkInterface attachment (task_reports.h):
+// PRECREATED at launch, ATTACHED on the agent's networkInterface report,
+// DELETED when the task stops.
 #include <chrono>
 #include <cstdint>
 #include <map>

@@ -437,5 +437,201 @@ TEST_F(TaskOpsTest, ConcurrentRunTaskKeepsRemainingResourcesExact) {
   }
 }
 
+// --- issue #5: what the agent reports beyond statuses ---------------------
+
+json binding(int containerPort, int hostPort, const std::string& protocol = "tcp") {
+  return {{"bindIP", "0.0.0.0"}, {"containerPort", containerPort}, {"hostPort", hostPort}, {"protocol", protocol}};
+}
+
+json ports(const json& instanceDoc, const std::string& name) {
+  return resource(instanceDoc["remainingResources"], name)["stringSetValue"];
+}
+
+TEST_F(TaskOpsTest, DynamicHostPortsAreReservedWhenReportedAndReleasedAtStopped) {
+  std::string ci = registerInstance();
+  registerWeb();  // hostPort 0: dynamic
+  json staticTd = registerTd(json{{"family", "fixed"}, {"containerDefinitions", {{{"name", "f"}, {"image", "x"}, {"memory", 32},
+                                                                                   {"portMappings", {{{"containerPort", 80}, {"hostPort", 32768}}}}}}}});
+  const std::string arn = run(json{{"taskDefinition", "web"}})["tasks"][0]["taskArn"];
+  EXPECT_EQ(ports(instance(ci), "PORTS"), (json{"22"}));
+  const json bindings = {binding(80, 32768), binding(53, 40000, "udp"), binding(22, 22)};
+  report(arn, json{{"status", "RUNNING"}, {"containers", {{{"containerName", "app"}, {"status", "RUNNING"}, {"networkBindings", bindings}}}}});
+  json t = task(arn);
+  EXPECT_EQ(t["containers"][0]["networkBindings"], bindings);
+  json inst = instance(ci);
+  EXPECT_EQ(ports(inst, "PORTS"), (json{"22", "32768"}));
+  EXPECT_EQ(ports(inst, "PORTS_UDP"), (json{"40000"}));
+  // The same report again reserves nothing twice.
+  report(arn, json{{"containers", {{{"containerName", "app"}, {"networkBindings", bindings}}}}});
+  EXPECT_EQ(instance(ci)["version"], inst["version"]);
+
+  // A static hostPort now taken by the dynamic binding fails placement.
+  json r = run(json{{"taskDefinition", "fixed"}});
+  EXPECT_EQ(r["tasks"], json::array());
+  EXPECT_EQ(r["failures"], (json{{{"arn", ci}, {"reason", "RESOURCE:PORTS"}}}));
+
+  report(arn, json{{"status", "STOPPED"}, {"containers", {{{"containerName", "app"}, {"status", "STOPPED"}, {"exitCode", 0}}}}});
+  inst = instance(ci);
+  EXPECT_EQ(ports(inst, "PORTS"), (json{"22"}));  // 22 was the instance's own: it stays
+  EXPECT_EQ(ports(inst, "PORTS_UDP"), json::array());
+  EXPECT_EQ(remaining(ci, "MEMORY"), 4096);
+  // A late report from a stopped task reserves nothing.
+  report(arn, json{{"containers", {{{"containerName", "side"}, {"networkBindings", {binding(81, 33000)}}}}}});
+  EXPECT_EQ(ports(instance(ci), "PORTS"), (json{"22"}));
+  EXPECT_EQ(run(json{{"taskDefinition", "fixed"}})["tasks"].size(), 1u);
+}
+
+TEST_F(TaskOpsTest, StaticPortsInBindingsAreNotCountedTwice) {
+  std::string ci = registerInstance();
+  registerWeb(256, 128, 8080);
+  const std::string arn = run(json{{"taskDefinition", "web"}})["tasks"][0]["taskArn"];
+  json before = instance(ci);
+  EXPECT_EQ(ports(before, "PORTS"), (json{"22", "8080"}));
+  report(arn, json{{"status", "RUNNING"}, {"containers", {{{"containerName", "app"}, {"networkBindings", {binding(80, 8080)}}}}}});
+  EXPECT_EQ(instance(ci)["remainingResources"], before["remainingResources"]);
+  // SubmitContainerStateChange carries bindings too.
+  mustOk(submitContainerStateChange(ctx(), json{{"cluster", "prod"}, {"task", arn}, {"containerName", "side"},
+                                                {"status", "RUNNING"}, {"networkBindings", {binding(9000, 32800)}}}));
+  EXPECT_EQ(ports(instance(ci), "PORTS"), (json{"22", "8080", "32800"}));
+  EXPECT_EQ(task(arn)["containers"][1]["networkBindings"], (json{binding(9000, 32800)}));
+  report(arn, json{{"status", "STOPPED"}});
+  EXPECT_EQ(ports(instance(ci), "PORTS"), (json{"22"}));
+}
+
+TEST_F(TaskOpsTest, ForcedStopByTheServerReleasesDynamicPortsAndDeletesTheEni) {
+  std::string ci = registerInstance();
+  registerWeb();
+  const std::string arn = run(json{{"taskDefinition", "web"}})["tasks"][0]["taskArn"];
+  report(arn, json{{"status", "RUNNING"}, {"containers", {{{"containerName", "app"}, {"networkBindings", {binding(80, 33333)}}}}}});
+  EXPECT_EQ(ports(instance(ci), "PORTS"), (json{"22", "33333"}));
+  mustOk(deregisterContainerInstance(ctx(), json{{"cluster", "prod"}, {"containerInstance", ci}, {"force", true}}));
+  EXPECT_EQ(task(arn)["lastStatus"], "STOPPED");
+  json inst = instance(ci);
+  EXPECT_EQ(inst["remainingResources"], inst["registeredResources"]);
+
+  // StopTask's direct stop (agent gone before it reported) also gives ports back.
+  std::string ci2 = registerInstance();
+  const std::string id2 = ci2.substr(ci2.rfind('/') + 1);
+  registerTd(json{{"family", "vpc"}, {"networkMode", "awsvpc"}, {"containerDefinitions", {{{"name", "a"}, {"image", "x"}, {"memory", 64}}}}});
+  const std::string vpcArn = run(json{{"taskDefinition", "vpc"}, {"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", {"subnet-1"}}}}}}})["tasks"][0]["taskArn"];
+  ASSERT_TRUE(setAgentConnected(ctx(), "prod", id2, false).ok());
+  json stopped = mustOk(stopTask(ctx(), json{{"cluster", "prod"}, {"task", vpcArn}}))["task"];
+  EXPECT_EQ(stopped["lastStatus"], "STOPPED");
+  EXPECT_EQ(stopped["attachments"][0]["status"], "DELETED");
+  EXPECT_EQ(remaining(ci2, "MEMORY"), 4096);
+}
+
+TEST_F(TaskOpsTest, AwsvpcNetworkConfigurationIsValidated) {
+  registerInstance();
+  registerTd(json{{"family", "vpc"}, {"networkMode", "awsvpc"}, {"containerDefinitions", {{{"name", "a"}, {"image", "x"}, {"memory", 64}}}}});
+  auto message = [&](json request) {
+    request["cluster"] = "prod";
+    request["taskDefinition"] = "vpc";
+    auto r = runTask(ctx(), request);
+    EXPECT_FALSE(r.ok());
+    if (r.ok()) return std::string();
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidParameter);
+    return r.error().message;
+  };
+  EXPECT_EQ(message(json::object()), "Network Configuration must be provided when networkMode 'awsvpc' is specified.");
+  json subnets = json::array();
+  for (int i = 0; i < 17; ++i) subnets.push_back("subnet-" + std::to_string(i));
+  EXPECT_EQ(message(json{{"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", subnets}}}}}}),
+            "subnets can have at least 1 and at most 16 items.");
+  EXPECT_EQ(message(json{{"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", {"s"}}, {"securityGroups", {"1", "2", "3", "4", "5", "6"}}}}}}}),
+            "securityGroups can have at most 5 items.");
+  EXPECT_EQ(message(json{{"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", {"s"}}, {"assignPublicIp", "ENABLED"}}}}}}),
+            "Assign public IP is not supported for this launch type.");
+  // Bridge tasks refuse one.
+  registerWeb();
+  auto r = runTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "web"},
+                               {"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", {"s"}}}}}}});
+  EXPECT_EQ(failCode(r), ErrorCode::kInvalidParameter);
+}
+
+TEST_F(TaskOpsTest, AwsvpcAttachmentGoesPrecreatedAttachedDeleted) {
+  std::string ci = registerInstance();
+  registerTd(json{{"family", "vpc"}, {"networkMode", "awsvpc"},
+                  {"containerDefinitions", {{{"name", "a"}, {"image", "x"}, {"memory", 64}, {"portMappings", {{{"containerPort", 80}}}}},
+                                            {{"name", "b"}, {"image", "x"}, {"memory", 64}}}}});
+  json t = run(json{{"taskDefinition", "vpc"},
+                    {"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", {"subnet-0abc", "subnet-0def"}}, {"securityGroups", {"sg-1"}},
+                                                                       {"assignPublicIp", "DISABLED"}}}}}})["tasks"][0];
+  const std::string arn = t["taskArn"];
+  EXPECT_EQ(t["lastStatus"], "PROVISIONING");
+  ASSERT_EQ(t["attachments"].size(), 1u);
+  json a = t["attachments"][0];
+  const std::string id = a["id"];
+  EXPECT_TRUE(std::regex_match(id, std::regex("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"))) << id;
+  EXPECT_EQ(a["type"], "ElasticNetworkInterface");
+  EXPECT_EQ(a["status"], "PRECREATED");
+  EXPECT_EQ(a["details"], (json{{{"name", "subnetId"}, {"value", "subnet-0abc"}}}));
+  EXPECT_EQ(ports(instance(ci), "PORTS"), (json{"22"}));  // awsvpc holds no host ports
+
+  report(arn, json{{"status", "RUNNING"},
+                   {"networkInterface", {{"privateIPv4Address", "10.214.0.5"}, {"macAddress", "0e:1f:2a:3b:4c:5d"},
+                                         {"ipv4SubnetCidrBlock", "10.214.0.0/24"}, {"gatewayIpv4Address", "10.214.0.1"}}}});
+  t = task(arn);
+  a = t["attachments"][0];
+  EXPECT_EQ(a["status"], "ATTACHED");
+  ASSERT_EQ(a["details"].size(), 5u);
+  EXPECT_EQ(a["details"][0], (json{{"name", "subnetId"}, {"value", "subnet-0abc"}}));
+  EXPECT_EQ(a["details"][1]["name"], "networkInterfaceId");
+  EXPECT_TRUE(std::regex_match(std::string(a["details"][1]["value"]), std::regex("eni-[0-9a-f]{17}"))) << a.dump();
+  EXPECT_EQ(a["details"][2], (json{{"name", "macAddress"}, {"value", "0e:1f:2a:3b:4c:5d"}}));
+  EXPECT_EQ(a["details"][3], (json{{"name", "privateDnsName"}, {"value", "ip-10-214-0-5.eu-west-3.compute.internal"}}));
+  EXPECT_EQ(a["details"][4], (json{{"name", "privateIPv4Address"}, {"value", "10.214.0.5"}}));
+  for (const auto& c : t["containers"])
+    EXPECT_EQ(c["networkInterfaces"], (json{{{"attachmentId", id}, {"privateIpv4Address", "10.214.0.5"}}}));
+  EXPECT_FALSE(t.contains("berth"));
+
+  report(arn, json{{"status", "STOPPED"}});
+  t = task(arn);
+  EXPECT_EQ(t["attachments"][0]["status"], "DELETED");
+  EXPECT_EQ(t["attachments"][0]["details"], a["details"]);  // details stay for the record
+}
+
+TEST_F(TaskOpsTest, BridgeTasksShowNoAttachment) {
+  registerInstance();
+  registerWeb();
+  const std::string arn = run(json{{"taskDefinition", "web"}})["tasks"][0]["taskArn"];
+  report(arn, json{{"status", "RUNNING"}, {"networkInterface", {{"privateIPv4Address", "172.30.0.4"}, {"macAddress", "m"}}}});
+  json t = task(arn);
+  EXPECT_EQ(t["attachments"], json::array());
+  EXPECT_EQ(t["containers"][0]["networkInterfaces"], json::array());
+}
+
+TEST_F(TaskOpsTest, HealthIsStoredPerContainerAndDerivedForTheTask) {
+  registerInstance();
+  const json check = {{"command", {"CMD-SHELL", "true"}}};
+  registerTd(json{{"family", "hc"},
+                  {"containerDefinitions", {{{"name", "app"}, {"image", "x"}, {"memory", 64}, {"healthCheck", check}},
+                                            {{"name", "plain"}, {"image", "x"}, {"memory", 64}},
+                                            {{"name", "side"}, {"image", "x"}, {"memory", 64}, {"essential", false}, {"healthCheck", check}}}}});
+  const std::string arn = run(json{{"taskDefinition", "hc"}})["tasks"][0]["taskArn"];
+  auto health = [&] {
+    json t = task(arn);
+    return std::vector<std::string>{t["healthStatus"], t["containers"][0]["healthStatus"], t["containers"][1]["healthStatus"],
+                                    t["containers"][2]["healthStatus"]};
+  };
+  using V = std::vector<std::string>;
+  EXPECT_EQ(health(), (V{"UNKNOWN", "UNKNOWN", "UNKNOWN", "UNKNOWN"}));
+  report(arn, json{{"status", "RUNNING"}, {"containers", {{{"containerName", "side"}, {"healthStatus", "UNHEALTHY"}}}}});
+  EXPECT_EQ(health(), (V{"UNKNOWN", "UNKNOWN", "UNKNOWN", "UNHEALTHY"}));  // non-essential: no effect
+  report(arn, json{{"containers", {{{"containerName", "app"}, {"healthStatus", "HEALTHY"}}}}});
+  EXPECT_EQ(health(), (V{"HEALTHY", "HEALTHY", "UNKNOWN", "UNHEALTHY"}));
+  const std::int64_t version = task(arn)["version"];
+  mustOk(submitContainerStateChange(ctx(), json{{"cluster", "prod"}, {"task", arn}, {"containerName", "app"}, {"healthStatus", "UNHEALTHY"}}));
+  EXPECT_EQ(health(), (V{"UNHEALTHY", "UNHEALTHY", "UNKNOWN", "UNHEALTHY"}));
+  EXPECT_GT(task(arn)["version"], version);
+  // Health moves both ways, unlike statuses.
+  report(arn, json{{"containers", {{{"containerName", "app"}, {"healthStatus", "HEALTHY"}}}}});
+  EXPECT_EQ(health()[0], "HEALTHY");
+  EXPECT_EQ(failCode(submitTaskStateChange(ctx(), json{{"cluster", "prod"}, {"task", arn},
+                                                        {"containers", {{{"containerName", "app"}, {"healthStatus", "GREEN"}}}}})),
+            ErrorCode::kInvalidParameter);
+  EXPECT_EQ(health()[0], "HEALTHY");
+}
+
 }  // namespace
 }  // namespace berth::control
