@@ -12,7 +12,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <atomic>
 #include <map>
+#include <set>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -190,6 +193,11 @@ TEST_F(CniRootTest, BridgeDynamicPortsServeOnLocalhostHostAddressAndTaskIp) {
   ASSERT_FALSE(conflict.ok());
   EXPECT_EQ(conflict.error().code, ErrorCode::kConflict);
 
+  // What teardown must remove exists now (so the checks below can fail).
+  std::string natBefore = run({"/usr/sbin/iptables", "-t", "nat", "-S"});
+  EXPECT_NE(natBefore.find("berth-" + a.taskId), std::string::npos) << natBefore;
+  EXPECT_NE(natBefore.find("--to-destination " + na->ipv4Address + ":"), std::string::npos) << natBefore;
+  EXPECT_EQ(access((opts_.dataDir + "/cni/ipam/berth-" + opts_.bridgeName + "/" + na->ipv4Address).c_str(), F_OK), 0);
   for (pid_t pid : servers_) kill(pid, SIGKILL);
   auto d0 = Clock::now();
   ASSERT_TRUE(fresh->teardown(a.taskId).ok());
@@ -203,7 +211,7 @@ TEST_F(CniRootTest, BridgeDynamicPortsServeOnLocalhostHostAddressAndTaskIp) {
   std::string nat = run({"/usr/sbin/iptables", "-t", "nat", "-S"});
   EXPECT_EQ(nat.find("berth-" + a.taskId), std::string::npos) << nat;
   EXPECT_EQ(nat.find("berth-" + b.taskId), std::string::npos) << nat;
-  EXPECT_EQ(nat.find(na->ipv4Address + "/"), std::string::npos) << nat;
+  EXPECT_EQ(nat.find("--to-destination " + na->ipv4Address + ":"), std::string::npos) << nat;
   EXPECT_NE(access((opts_.dataDir + "/cni/ipam/berth-" + opts_.bridgeName + "/" + na->ipv4Address).c_str(), F_OK), 0);
   EXPECT_EQ(httpGet("127.0.0.1", pa), "");
   net_ = std::move(fresh);
@@ -296,6 +304,54 @@ TEST_F(CniRootTest, PluginFailureRollsBackEverything) {
   EXPECT_EQ(ipam.find("10.231."), std::string::npos) << ipam;
   std::string nat = run({"/usr/sbin/iptables", "-t", "nat", "-S"});
   EXPECT_EQ(nat.find("berth-" + r.taskId), std::string::npos) << nat;
+}
+
+TEST_F(CniRootTest, FiftyTasksInParallelNeverCollideAndLeaveNothingBehind) {
+  constexpr int kTasks = 50, kThreads = 4;
+  std::vector<Result<TaskNetwork>> results(kTasks, Error::make(ErrorCode::kInternal, "not run"));
+  std::vector<std::string> ids;
+  for (int i = 0; i < kTasks; ++i) ids.push_back(taskId("p" + std::to_string(i)));
+  auto t0 = Clock::now();
+  std::vector<std::thread> threads;
+  for (int w = 0; w < kThreads; ++w)
+    threads.emplace_back([&, w] {
+      for (int i = w; i < kTasks; i += kThreads)
+        results[i] = net_->setup({ids[i], "arn", "bridge", {{"web", 80, 0, "tcp"}, {"dns", 53, 0, "udp"}}});
+    });
+  for (auto& t : threads) t.join();
+  std::printf("50 bridge setups, 4 threads: %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t0).count()));
+  std::set<std::pair<std::string, int>> ports;
+  std::set<std::string> ips;
+  for (int i = 0; i < kTasks; ++i) {
+    ASSERT_TRUE(results[i].ok()) << results[i].error().message;
+    for (const auto& b : results[i]->bindings) EXPECT_TRUE(ports.insert({b.protocol, b.hostPort}).second);
+    EXPECT_TRUE(ips.insert(results[i]->ipv4Address).second);
+  }
+  EXPECT_EQ(ports.size(), 100u);
+  // One of them really serves on its dynamic port.
+  serve(*results[17], 80, "p17");
+  EXPECT_TRUE(serves("127.0.0.1", results[17]->bindings[0].hostPort, "p17"));
+
+  auto d0 = Clock::now();
+  threads.clear();
+  std::atomic<int> failures{0};
+  for (int w = 0; w < kThreads; ++w)
+    threads.emplace_back([&, w] {
+      for (int i = w; i < kTasks; i += kThreads)
+        if (!net_->teardown(ids[i]).ok()) ++failures;
+    });
+  for (auto& t : threads) t.join();
+  std::printf("50 bridge teardowns, 4 threads: %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - d0).count()));
+  EXPECT_EQ(failures.load(), 0);
+  std::string nat = run({"/usr/sbin/iptables", "-t", "nat", "-S"});
+  EXPECT_EQ(nat.find("berth-" + tag_), std::string::npos) << nat;
+  std::string links = run({"/usr/sbin/ip", "-o", "link", "show", "master", opts_.bridgeName});
+  EXPECT_EQ(links.find("veth"), std::string::npos) << links;
+  auto left = net_->recordedTasks();
+  ASSERT_TRUE(left.ok());
+  EXPECT_TRUE(left->empty());
 }
 
 }  // namespace
