@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,6 +25,31 @@ Result<std::pair<UniqueFd, UniqueFd>> makePipe() {
   if (pipe2(fds, O_CLOEXEC) != 0) return sysError("pipe", errno);
   return std::pair<UniqueFd, UniqueFd>{UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
+
+// A plugin that exits before reading its config turns our write into
+// SIGPIPE, which would kill the agent. Block it in this thread while feeding
+// stdin, and swallow a pending one before unblocking (EPIPE is handled).
+class SigpipeBlock {
+ public:
+  SigpipeBlock() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe, &old_);
+  }
+  ~SigpipeBlock() {
+    sigset_t pipe;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    timespec zero{0, 0};
+    while (sigtimedwait(&pipe, nullptr, &zero) > 0) {
+    }
+    pthread_sigmask(SIG_SETMASK, &old_, nullptr);
+  }
+
+ private:
+  sigset_t old_;
+};
 
 int exitCodeOf(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -57,6 +83,7 @@ Result<CniExecOutput> runWithInput(const std::vector<std::string>& argv, const s
   fcntl(in->second.get(), F_SETFL, O_NONBLOCK);
 
   CniExecOutput result;
+  SigpipeBlock noSigpipe;
   std::size_t written = 0;
   if (stdinData.empty()) in->second.reset();
   const auto deadline = std::chrono::steady_clock::now() + timeout;

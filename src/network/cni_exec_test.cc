@@ -24,6 +24,14 @@ TEST(CniExecTest, KillsAPluginThatHangs) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
 }
 
+TEST(CniExecTest, PluginThatIgnoresStdinDoesNotKillUs) {
+  // Exits at once without reading a config larger than the pipe buffer:
+  // our write fails with EPIPE instead of raising SIGPIPE.
+  auto r = runWithInput({"/bin/true"}, {}, std::string(1 << 20, 'x'), std::chrono::seconds(10));
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->exitCode, 0);
+}
+
 TEST(CniExecTest, MissingBinaryIsAnError) {
   auto r = runWithInput({"/nonexistent/plugin"}, {}, "{}", std::chrono::seconds(5));
   EXPECT_TRUE(!r.ok() || r->exitCode == 127);

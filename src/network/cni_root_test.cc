@@ -82,12 +82,16 @@ class CniRootTest : public ::testing::Test {
     for (const char* p : {"/usr/lib/cni/bridge", "/usr/lib/cni/portmap", "/usr/lib/cni/host-local", "/usr/bin/nsenter",
                           "/usr/bin/busybox", "/usr/sbin/iptables", "/usr/sbin/ip"})
       if (access(p, X_OK) != 0) GTEST_SKIP() << p << " missing";
-    const int k = getpid() % 250;
+    // /26 slots keyed by pid: parallel ctest processes get distinct subnets
+    // (1024 slots), each with room for the 50-task test.
+    const int slot = getpid() % 1024;
+    const std::string hostPart = std::to_string(slot / 4) + "." + std::to_string(slot % 4 * 64);
     tag_ = "bnet" + std::to_string(getpid() % 1000000);
     opts_.bridgeName = tag_ + "b";
     opts_.awsvpcBridgeName = tag_ + "v";
-    opts_.bridgeSubnet = "10.231." + std::to_string(k) + ".0/24";
-    opts_.awsvpcSubnet = "10.232." + std::to_string(k) + ".0/24";
+    opts_.bridgeSubnet = "10.231." + hostPart + "/26";
+    opts_.awsvpcSubnet = "10.232." + hostPart + "/26";
+    bridgeGateway_ = "10.231." + std::to_string(slot / 4) + "." + std::to_string(slot % 4 * 64 + 1);
     char tmpl[] = "/tmp/bnet-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     opts_.dataDir = tmpl;
@@ -141,6 +145,7 @@ class CniRootTest : public ::testing::Test {
   CniNetworkingOptions opts_;
   std::string tag_;
   std::string forwardBefore_;
+  std::string bridgeGateway_;
   std::unique_ptr<CniTaskNetworking> net_;
   std::vector<pid_t> servers_;
   std::vector<std::string> created_;
@@ -164,7 +169,7 @@ TEST_F(CniRootTest, BridgeDynamicPortsServeOnLocalhostHostAddressAndTaskIp) {
   EXPECT_GE(pa, opts_.dynamicPortRange.first);
   EXPECT_LE(pa, opts_.dynamicPortRange.last);
   EXPECT_NE(na->ipv4Address, nb->ipv4Address);
-  EXPECT_EQ(na->gatewayIpv4Address, "10.231." + std::to_string(getpid() % 250) + ".1");
+  EXPECT_EQ(na->gatewayIpv4Address, bridgeGateway_);
   EXPECT_FALSE(na->macAddress.empty());
 
   serve(*na, 8080, "task-a");
