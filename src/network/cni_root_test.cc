@@ -166,6 +166,8 @@ TEST_F(CniRootTest, BridgeDynamicPortsServeOnLocalhostHostAddressAndTaskIp) {
   ASSERT_EQ(nb->bindings.size(), 1u);
   const int pa = na->bindings[0].hostPort, pb = nb->bindings[0].hostPort;
   EXPECT_NE(pa, pb);
+  // The port is held by a socket: nothing else on the host can take it.
+  EXPECT_FALSE(hostPortFree("tcp", pa));
   EXPECT_GE(pa, opts_.dynamicPortRange.first);
   EXPECT_LE(pa, opts_.dynamicPortRange.last);
   EXPECT_NE(na->ipv4Address, nb->ipv4Address);
@@ -219,6 +221,7 @@ TEST_F(CniRootTest, BridgeDynamicPortsServeOnLocalhostHostAddressAndTaskIp) {
   EXPECT_EQ(nat.find("--to-destination " + na->ipv4Address + ":"), std::string::npos) << nat;
   EXPECT_NE(access((opts_.dataDir + "/cni/ipam/berth-" + opts_.bridgeName + "/" + na->ipv4Address).c_str(), F_OK), 0);
   EXPECT_EQ(httpGet("127.0.0.1", pa), "");
+  EXPECT_TRUE(hostPortFree("tcp", pa));
   net_ = std::move(fresh);
 }
 

@@ -69,7 +69,9 @@ Result<std::unique_ptr<CniTaskNetworking>> CniTaskNetworking::open(CniNetworking
       log::error("unreadable task network record", {{"task", id}, {"error", r.error().message}});
       continue;
     }
-    if (*r) n->ports_.hold(id, (*r)->ports);
+    if (!*r) continue;
+    n->ports_.hold(id, (*r)->ports);
+    if (n->options_.holdHostPortSockets && (*r)->networkMode == "bridge") n->portSockets_.hold(id, (*r)->ports);
   }
   return n;
 }
@@ -171,9 +173,11 @@ Result<TaskNetwork> CniTaskNetworking::setupLocked(const TaskNetworkRequest& req
       if (!bindings) return bindings.takeError();
       record.ports = *bindings;
       if (!record.ports.empty()) record.capabilityArgs["portMappings"] = portmapRuntimeConfig(record.ports);
+      if (options_.holdHostPortSockets) portSockets_.hold(request.taskId, record.ports);
     }
     if (auto saved = records_.save(record); !saved) {
       ports_.release(request.taskId);
+      portSockets_.release(request.taskId);
       return saved.takeError();
     }
   }
@@ -226,6 +230,7 @@ Status CniTaskNetworking::undo(const TaskNetworkRecord& record) {
   std::lock_guard lock(mu_);
   BERTH_TRY(records_.remove(record.taskId));
   ports_.release(record.taskId);
+  portSockets_.release(record.taskId);
   return okStatus();
 }
 

@@ -23,6 +23,7 @@
 #include "network/cni_config.h"
 #include "network/cni_exec.h"
 #include "network/cni_invoker.h"
+#include "network/host_port_sockets.h"
 #include "network/netns.h"
 #include "network/port_allocator.h"
 #include "network/task_network.h"
@@ -40,6 +41,9 @@ struct CniNetworkingOptions {
   PortRange dynamicPortRange = defaultDynamicPortRange();
   std::chrono::milliseconds pluginTimeout{30000};  // per plugin invocation
   std::string ipPath = "/usr/sbin/ip";
+  // Keep a bound socket per bridge-mode host port (host_port_sockets.h), so
+  // other processes and other agents in the same namespace see it as taken.
+  bool holdHostPortSockets = true;
 };
 
 // What touches the host, replaceable in unit tests.
@@ -88,6 +92,7 @@ class CniTaskNetworking : public TaskNetworking {
   std::mutex mu_;  // ports_, records_ writes, busy_
   PortAllocator ports_;
   std::set<std::string> busy_;  // tasks with a setup/teardown in flight
+  HostPortSockets portSockets_;
   std::mutex bridgeMu_;
   std::set<std::string> verifiedBridges_;  // under bridgeMu_
 };

@@ -88,6 +88,7 @@ class CniTaskNetworkingTest : public ::testing::Test {
     opts_.bridgeSubnet = "10.213.0.0/24";
     opts_.awsvpcSubnet = "10.214.0.0/24";
     opts_.dynamicPortRange = {50000, 50999};
+    opts_.holdHostPortSockets = false;  // the fake probe decides what is free
   }
   void TearDown() override { (void)removeTree(host_.dataDir); }
   std::unique_ptr<CniTaskNetworking> open() {
