@@ -220,8 +220,9 @@ TEST_F(CniRootTest, BridgeDynamicPortsServeOnLocalhostHostAddressAndTaskIp) {
   EXPECT_EQ(nat.find("berth-" + b.taskId), std::string::npos) << nat;
   EXPECT_EQ(nat.find("--to-destination " + na->ipv4Address + ":"), std::string::npos) << nat;
   EXPECT_NE(access((opts_.dataDir + "/cni/ipam/berth-" + opts_.bridgeName + "/" + na->ipv4Address).c_str(), F_OK), 0);
+  // (Not asserting hostPortFree(pa) here: parallel test processes allocate
+  // from the same kernel range and may take the port as soon as it is free.)
   EXPECT_EQ(httpGet("127.0.0.1", pa), "");
-  EXPECT_TRUE(hostPortFree("tcp", pa));
   net_ = std::move(fresh);
 }
 
