@@ -89,6 +89,7 @@ CniTaskNetworking::CniTaskNetworking(CniNetworkingOptions options, CniHostOps op
       ports_(options_.dynamicPortRange, ops_.portProbe ? ops_.portProbe : HostPortProbe(hostPortFree)) {
   if (!ops_.netns.create) ops_.netns.create = createPinnedNetns;
   if (!ops_.netns.remove) ops_.netns.remove = removePinnedNetns;
+  if (!ops_.netns.alive) ops_.netns.alive = isPinnedNetns;
   if (!ops_.hostAddresses)
     ops_.hostAddresses = [this] { return hostIpv4Addresses({bridgeSubnet_, awsvpcSubnet_}); };
 }
@@ -222,7 +223,10 @@ Result<TaskNetwork> CniTaskNetworking::setupCni(TaskNetworkRecord record, const 
 
 Status CniTaskNetworking::undo(const TaskNetworkRecord& record) {
   if (!record.conflist.is_null()) {
-    CniRuntime rt{record.containerId, record.netnsPath, record.ifName, record.capabilityArgs};
+    // A namespace that is gone (reboot, crash before it was made) is passed
+    // as "": the plugins then release IPAM and iptables state only.
+    const bool alive = !record.netnsPath.empty() && ops_.netns.alive(record.netnsPath);
+    CniRuntime rt{record.containerId, alive ? record.netnsPath : "", record.ifName, record.capabilityArgs};
     // A failed DEL keeps the record (and the ports): teardown() retries it.
     BERTH_TRY(invoker_.del(record.conflist, rt, record.cniResult));
   }

@@ -68,6 +68,7 @@ struct FakeHost {
       namespaces.erase(p);
       return okStatus();
     };
+    o.netns.alive = [this](const std::string& p) { return namespaces.count(p) > 0; };
     o.ensureBridge = [this](const std::string& b, const std::string&) -> Status {
       bridges.insert(b);
       return okStatus();

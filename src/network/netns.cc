@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -56,6 +57,12 @@ Status createPinnedNetns(const std::string& path) {
   worker.join();
   if (!result) (void)removePinnedNetns(path);
   return result;
+}
+
+bool isPinnedNetns(const std::string& path) {
+  constexpr long kNsfsMagic = 0x6e736673;  // linux/magic.h NSFS_MAGIC
+  struct statfs st {};
+  return statfs(path.c_str(), &st) == 0 && static_cast<long>(st.f_type) == kNsfsMagic;
 }
 
 Status removePinnedNetns(const std::string& path) {

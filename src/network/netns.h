@@ -17,10 +17,15 @@ Status createPinnedNetns(const std::string& path);
 // (crash between create and mount) is fine: idempotent.
 Status removePinnedNetns(const std::string& path);
 
+// Whether `path` is a live pinned namespace (an nsfs mount). After a reboot
+// the file is still there but is not: CNI DEL must then get an empty CNI_NETNS.
+bool isPinnedNetns(const std::string& path);
+
 // Injection point so CniTaskNetworking's bookkeeping is testable without root.
 struct NetnsOps {
   std::function<Status(const std::string&)> create = createPinnedNetns;
   std::function<Status(const std::string&)> remove = removePinnedNetns;
+  std::function<bool(const std::string&)> alive = isPinnedNetns;
 };
 
 }  // namespace berth::network
