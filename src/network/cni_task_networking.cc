@@ -102,7 +102,7 @@ Result<TaskNetwork> CniTaskNetworking::setup(const TaskNetworkRequest& request) 
   {
     std::lock_guard lock(mu_);
     if (!busy_.insert(request.taskId).second)
-      return Error::make(ErrorCode::kConflict, "network setup/teardown already running for task " + request.taskId);
+      return Error::make(ErrorCode::kFailedPrecondition, "network setup/teardown already running for task " + request.taskId);
   }
   BusyGuard guard(mu_, busy_, request.taskId);
   auto existing = records_.load(request.taskId);
@@ -113,10 +113,10 @@ Result<TaskNetwork> CniTaskNetworking::setup(const TaskNetworkRequest& request) 
     if ((*existing)->complete && (*existing)->network && (*existing)->networkMode == mode) return *(*existing)->network;
     BERTH_TRY(undo(**existing));
   }
-  return setupLocked(request, mode);
+  return setupFresh(request, mode);
 }
 
-Result<TaskNetwork> CniTaskNetworking::setupLocked(const TaskNetworkRequest& request, const std::string& mode) {
+Result<TaskNetwork> CniTaskNetworking::setupFresh(const TaskNetworkRequest& request, const std::string& mode) {
   TaskNetworkRecord record;
   record.taskId = request.taskId;
   record.networkMode = mode;
@@ -250,7 +250,7 @@ Status CniTaskNetworking::teardown(const std::string& taskId) {
   {
     std::lock_guard lock(mu_);
     if (!busy_.insert(taskId).second)
-      return Error::make(ErrorCode::kConflict, "network setup/teardown already running for task " + taskId);
+      return Error::make(ErrorCode::kFailedPrecondition, "network setup/teardown already running for task " + taskId);
   }
   BusyGuard guard(mu_, busy_, taskId);
   auto r = records_.load(taskId);

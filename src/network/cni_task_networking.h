@@ -75,7 +75,7 @@ class CniTaskNetworking : public TaskNetworking {
 
  private:
   CniTaskNetworking(CniNetworkingOptions options, CniHostOps ops, Ipv4Subnet bridgeSubnet, Ipv4Subnet awsvpcSubnet);
-  Result<TaskNetwork> setupLocked(const TaskNetworkRequest& request, const std::string& mode);
+  Result<TaskNetwork> setupFresh(const TaskNetworkRequest& request, const std::string& mode);
   Result<TaskNetwork> setupCni(TaskNetworkRecord record, const std::string& bridge, const Ipv4Subnet& subnet);
   Status undo(const TaskNetworkRecord& record);
   Status ensureBridgeOnce(const std::string& bridge, const Ipv4Subnet& subnet);
