@@ -17,6 +17,10 @@
 //             (reported as an ElasticNetworkInterface); containers share
 //             localhost; no host ports.
 //
+// Implementations: CniTaskNetworking (cni_task_networking.h; routing rule and
+// ip_forward in cni_config.h, held host ports in host_port_sockets.h) and
+// FakeNetworking (fake_networking.h).
+//
 // Durability: setup() records what it did (CNI results, allocated ports) under
 // the agent's data dir before returning, so teardown() works after an agent
 // restart or crash, and release of IPs/ports never depends on process memory.
