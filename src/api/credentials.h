@@ -27,6 +27,15 @@ class CredentialProvider {
   virtual ~CredentialProvider() = default;
   // nullopt if the access key id is unknown.
   virtual std::optional<std::string> secretFor(std::string_view accessKeyId) const = 0;
+  // The secret for a request that carries a session token (X-Amz-Security-Token):
+  // nullopt unless the token is valid for this key id and not expired.
+  // Long-term keys take no token (AWS rejects one), hence the default.
+  virtual std::optional<std::string> sessionSecretFor(std::string_view accessKeyId,
+                                                      std::string_view sessionToken) const {
+    (void)accessKeyId;
+    (void)sessionToken;
+    return std::nullopt;
+  }
 };
 
 // A fixed set of keys (the bootstrap key, test keys). Immutable after
