@@ -1,5 +1,6 @@
 #include "agent/metadata_responses.h"
 
+#include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <sstream>
@@ -12,7 +13,8 @@ namespace {
 using nlohmann::json;
 using std::chrono::system_clock;
 
-const json& fieldOr(const json& j, const char* key, const json& fallback) {
+// By value: callers pass temporaries as the fallback.
+json fieldOr(const json& j, const char* key, const json& fallback) {
   if (j.is_object()) {
     auto it = j.find(key);
     if (it != j.end() && !it->is_null()) return *it;
@@ -21,7 +23,7 @@ const json& fieldOr(const json& j, const char* key, const json& fallback) {
 }
 
 std::string str(const json& j, const char* key) {
-  const json& v = fieldOr(j, key, json());
+  const json v = fieldOr(j, key, json());
   return v.is_string() ? v.get<std::string>() : "";
 }
 
@@ -57,11 +59,10 @@ const ContainerRecord* recordFor(const TaskView& view, const std::string& name) 
   return nullptr;
 }
 
-const json& taskContainerDoc(const TaskView& view, const std::string& name) {
-  static const json kEmpty = json::object();
+json taskContainerDoc(const TaskView& view, const std::string& name) {
   for (const auto& c : fieldOr(view.task, "containers", json::array()))
     if (str(c, "name") == name) return c;
-  return kEmpty;
+  return json::object();
 }
 
 void putTime(json& out, const char* key, const json& epochSeconds) {
@@ -120,7 +121,8 @@ json containerFrom(const TaskView& view, const ContainerPlan& plan, const std::s
       {"Limits", {{"CPU", plan.cpu}, {"Memory", plan.memoryMiB > 0 ? plan.memoryMiB : plan.memoryReservationMiB}}},
       {"Type", "NORMAL"},
   };
-  for (const auto& [k, v] : fieldOr(plan.definition, "dockerLabels", json::object()).items())
+  const json labels = fieldOr(plan.definition, "dockerLabels", json::object());
+  for (const auto& [k, v] : labels.items())
     if (v.is_string()) out["Labels"][k] = v;
   if (rec && rec->exitCode) out["ExitCode"] = *rec->exitCode;
   const json& times = fieldOr(fieldOr(view.timestamps, "containers", json::object()), plan.name.c_str(), json::object());
@@ -194,9 +196,9 @@ std::string rfc3339Nano(system_clock::time_point t) {
 
 std::optional<std::string> rfc3339FromEpoch(const json& seconds) {
   if (!seconds.is_number()) return std::nullopt;
-  const double s = seconds.get<double>();
-  return rfc3339Nano(system_clock::time_point(
-      std::chrono::duration_cast<system_clock::duration>(std::chrono::duration<double>(s))));
+  // Microsecond precision: a double holds no more for current epochs.
+  const auto micros = std::chrono::microseconds(std::llround(seconds.get<double>() * 1e6));
+  return rfc3339Nano(system_clock::time_point(std::chrono::duration_cast<system_clock::duration>(micros)));
 }
 
 std::optional<json> containerMetadata(const TaskView& view, const std::string& containerName,

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "api/sigv4.h"
+#include "common/fs_util.h"
 #include "common/log.h"
 #include "runtime/subprocess.h"
 
@@ -77,8 +78,8 @@ MetadataContext clockContext(const MetadataServerOptions& o, system_clock::time_
 Result<int> listenInNetworkNamespace(const std::string& netnsPath, const std::string& address, std::uint16_t port) {
   const auto timeout = std::chrono::seconds(10);
   for (const std::vector<std::string>& argv :
-       {std::vector<std::string>{"nsenter", "--net=" + netnsPath, "ip", "link", "set", "lo", "up"},
-        std::vector<std::string>{"nsenter", "--net=" + netnsPath, "ip", "addr", "replace", address + "/32", "dev",
+       {std::vector<std::string>{"/usr/bin/nsenter", "--net=" + netnsPath, "/usr/sbin/ip", "link", "set", "lo", "up"},
+        std::vector<std::string>{"/usr/bin/nsenter", "--net=" + netnsPath, "/usr/sbin/ip", "addr", "replace", address + "/32", "dev",
                                  "lo"}}) {
     auto r = runtime::runCommand(argv, timeout);
     if (!r.ok()) return r.takeError();
@@ -428,8 +429,26 @@ Result<MetadataEnv> MetadataServer::registerTask(const MetadataRegistration& reg
   task->reg = reg;
   if (!reg.taskRoleArn.empty()) task->credentialId = s.credentialIdFor(reg.taskArn);
 
+  // Registered again in the same namespace (the runner re-registers running
+  // tasks): keep the listener, which still holds the address and port.
+  bool reuse = false;
+  {
+    std::lock_guard lock(s.mu);
+    auto it = s.tasks.find(reg.taskId);
+    if (it != s.tasks.end() && it->second->reg.netnsPath == reg.netnsPath) {
+      it->second->reg = reg;
+      it->second->credentialId = task->credentialId;
+      if (task->credentialId.empty()) it->second->credentials.reset();
+      reuse = true;
+    }
+  }
+
   std::string base;  // scheme://host[:port]
-  if (!reg.netnsPath.empty()) {
+  if (reuse) {
+    base = !reg.netnsPath.empty()
+               ? "http://" + s.options.taskAddress + (s.options.taskPort == 80 ? "" : ":" + std::to_string(s.options.taskPort))
+               : "http://" + s.options.hostAddress + ":" + std::to_string(s.boundPort);
+  } else if (!reg.netnsPath.empty()) {
     auto fd = listenInNetworkNamespace(reg.netnsPath, s.options.taskAddress, s.options.taskPort);
     if (!fd.ok()) return fd.takeError();
     task->acceptor = std::make_shared<tcp::acceptor>(s.ioc);
@@ -458,6 +477,7 @@ Result<MetadataEnv> MetadataServer::registerTask(const MetadataRegistration& reg
   }
 
   const bool hasRole = !task->credentialId.empty();
+  if (reuse) return env;
   std::shared_ptr<tcp::acceptor> acceptor = task->acceptor;
   std::unique_ptr<Impl::Task> replaced;
   {

@@ -17,19 +17,19 @@ using namespace std::chrono_literals;
 class Netns {
  public:
   explicit Netns(const std::string& suffix) : name_("berth-meta-" + std::to_string(::getpid()) + "-" + suffix) {
-    auto r = runtime::runCommand({"ip", "netns", "add", name_}, 10s);
+    auto r = runtime::runCommand({"/usr/sbin/ip", "netns", "add", name_}, 10s);
     ok_ = r.ok() && r->exitCode == 0;
   }
   ~Netns() {
-    if (ok_) (void)runtime::runCommand({"ip", "netns", "delete", name_}, 10s);
+    if (ok_) (void)runtime::runCommand({"/usr/sbin/ip", "netns", "delete", name_}, 10s);
   }
   bool ok() const { return ok_; }
   std::string path() const { return "/run/netns/" + name_; }
   // curl run inside the namespace: (HTTP status, body).
-  std::pair<int, std::string> curl(const std::string& url) const { return curlIn({"ip", "netns", "exec", name_}, url); }
+  std::pair<int, std::string> curl(const std::string& url) const { return curlIn({"/usr/sbin/ip", "netns", "exec", name_}, url); }
 
   static std::pair<int, std::string> curlIn(std::vector<std::string> prefix, const std::string& url) {
-    prefix.insert(prefix.end(), {"curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", url});
+    prefix.insert(prefix.end(), {"/usr/bin/curl", "-s", "--max-time", "5", "-w", "\n%{http_code}", url});
     auto r = runtime::runCommand(prefix, 15s);
     if (!r.ok() || r->exitCode != 0) return {0, r.ok() ? r->err : r.error().message};
     auto nl = r->out.rfind('\n');

@@ -1,7 +1,7 @@
 #include "api/agent_api.h"
 
 #include "api/ecs_api.h"
-#include "control/task_credentials.h"
+#include "control/task_role_grant.h"
 
 namespace berth::api {
 

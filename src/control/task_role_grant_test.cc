@@ -1,4 +1,4 @@
-#include "control/task_credentials.h"
+#include "control/task_role_grant.h"
 
 #include <gtest/gtest.h>
 
@@ -16,7 +16,7 @@ using test::mustOk;
 
 const std::string kRole = "arn:aws:iam::123456789012:role/app";
 
-class TaskCredentialsTest : public test::EcsFixture {
+class TaskRoleGrantTest : public test::EcsFixture {
  protected:
   void SetUp() override {
     mustOk(createCluster(ctx(), json{{"clusterName", "prod"}}), "CreateCluster");
@@ -43,7 +43,7 @@ class TaskCredentialsTest : public test::EcsFixture {
   std::string a_, b_;
 };
 
-TEST_F(TaskCredentialsTest, GrantsTheDefinitionsRoleToTheTasksOwnInstance) {
+TEST_F(TaskRoleGrantTest, GrantsTheDefinitionsRoleToTheTasksOwnInstance) {
   const std::string task = startOn(a_, "web");
   auto grant = ask(a_, task);
   ASSERT_TRUE(grant.ok()) << grant.error().message;
@@ -51,7 +51,7 @@ TEST_F(TaskCredentialsTest, GrantsTheDefinitionsRoleToTheTasksOwnInstance) {
   EXPECT_EQ(grant->roleArn, kRole);
 }
 
-TEST_F(TaskCredentialsTest, OverrideRoleWins) {
+TEST_F(TaskRoleGrantTest, OverrideRoleWins) {
   const std::string other = "arn:aws:iam::123456789012:role/other";
   const std::string task = startOn(a_, "plain", json{{"taskRoleArn", other}});
   auto grant = ask(a_, task);
@@ -59,7 +59,7 @@ TEST_F(TaskCredentialsTest, OverrideRoleWins) {
   EXPECT_EQ(grant->roleArn, other);
 }
 
-TEST_F(TaskCredentialsTest, RefusesATaskOnAnotherInstance) {
+TEST_F(TaskRoleGrantTest, RefusesATaskOnAnotherInstance) {
   const std::string task = startOn(a_, "web");
   auto grant = ask(b_, task);
   ASSERT_FALSE(grant.ok());
@@ -67,7 +67,7 @@ TEST_F(TaskCredentialsTest, RefusesATaskOnAnotherInstance) {
   EXPECT_NE(grant.error().message.find("is not running on container instance"), std::string::npos);
 }
 
-TEST_F(TaskCredentialsTest, RefusesUnknownTasksAndTasksWithoutRole) {
+TEST_F(TaskRoleGrantTest, RefusesUnknownTasksAndTasksWithoutRole) {
   EXPECT_EQ(ask(a_, "0123456789abcdef0123456789abcdef").error().code, ErrorCode::kClient);
   const std::string plain = startOn(a_, "plain");
   auto noRole = ask(a_, plain);
@@ -75,7 +75,7 @@ TEST_F(TaskCredentialsTest, RefusesUnknownTasksAndTasksWithoutRole) {
   EXPECT_NE(noRole.error().message.find("no task role"), std::string::npos);
 }
 
-TEST_F(TaskCredentialsTest, ChecksItsInput) {
+TEST_F(TaskRoleGrantTest, ChecksItsInput) {
   EXPECT_EQ(taskRoleForAgent(ctx(), json{{"cluster", "prod"}, {"task", "x"}}).error().code, ErrorCode::kInvalidParameter);
   EXPECT_EQ(taskRoleForAgent(ctx(), json{{"cluster", "prod"}, {"containerInstance", a_}}).error().code,
             ErrorCode::kInvalidParameter);

@@ -1,4 +1,4 @@
-#include "control/task_credentials.h"
+#include "control/task_role_grant.h"
 
 #include "control/cluster_ops.h"
 #include "control/container_instance_ops.h"
