@@ -273,13 +273,19 @@ class MetadataServer::Impl {
     return metadataError(404, "Unknown path " + target);
   }
 
+  // A task's own listener serves only that task; the shared host listener
+  // only host-mode tasks (a namespaced task's data never leaves its namespace).
+  static bool servedBy(const std::string& listenerTask, const std::string& id, const Task& t) {
+    return listenerTask.empty() ? t.reg.netnsPath.empty() : id == listenerTask;
+  }
+
   Reply credentials(const std::string& listenerTask, const std::vector<std::string>& parts) {
     if (parts.size() != 3)
       return jsonReply(400, endpointError("NoIdInRequest", "CredentialsV2Request: No Credential ID in the request"));
     std::lock_guard lock(mu);
     Task* task = nullptr;
     for (auto& [id, t] : tasks) {
-      if (!listenerTask.empty() && id != listenerTask) continue;
+      if (!servedBy(listenerTask, id, *t)) continue;
       if (!t->credentialId.empty() && t->credentialId == parts[2]) task = t.get();
     }
     if (!task)
@@ -306,7 +312,7 @@ class MetadataServer::Impl {
     {
       std::lock_guard lock(mu);
       for (auto& [id, t] : tasks) {
-        if (!listenerTask.empty() && id != listenerTask) continue;
+        if (!servedBy(listenerTask, id, *t)) continue;
         for (const auto& [name, rid] : t->reg.containers)
           if (rid == runtimeId) {
             containerName = name;

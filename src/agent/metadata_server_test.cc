@@ -178,6 +178,10 @@ TEST_F(MetadataServerTest, ATaskSeesOnlyItself) {
   EXPECT_EQ(b.curl("http://169.254.170.2" + envValue(*envA, "app", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")).first,
             400);
   EXPECT_EQ(b.curl("http://169.254.170.2/v4/taskcccc-app/task").first, 200);
+  // Nor does the host's shared listener show namespaced tasks.
+  const std::string host = "http://127.0.0.1:" + std::to_string(server_->hostPort());
+  EXPECT_EQ(Netns::curlIn({}, host + "/v4/taskbbbb-app").first, 404);
+  EXPECT_EQ(Netns::curlIn({}, host + envValue(*envA, "app", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI")).first, 400);
   server_->unregisterTask("taskbbbb");
   server_->unregisterTask("taskcccc");
 }
