@@ -29,12 +29,12 @@ class CredentialProvider {
   virtual std::optional<std::string> secretFor(std::string_view accessKeyId) const = 0;
   // The secret for a request that carries a session token (X-Amz-Security-Token):
   // nullopt unless the token is valid for this key id and not expired.
-  // Long-term keys take no token (AWS rejects one), hence the default.
+  // Providers that know no session credentials ignore the token (the
+  // verifier's behaviour before task credentials existed).
   virtual std::optional<std::string> sessionSecretFor(std::string_view accessKeyId,
                                                       std::string_view sessionToken) const {
-    (void)accessKeyId;
     (void)sessionToken;
-    return std::nullopt;
+    return secretFor(accessKeyId);
   }
 };
 

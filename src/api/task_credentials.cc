@@ -94,8 +94,10 @@ std::optional<std::string> TaskCredentialIssuer::secretFor(std::string_view acce
 
 std::optional<std::string> TaskCredentialIssuer::sessionSecretFor(std::string_view accessKeyId,
                                                                   std::string_view sessionToken) const {
-  if (!verify(accessKeyId, sessionToken).ok()) return std::nullopt;
-  return secretForKeyId(accessKeyId);
+  if (verify(accessKeyId, sessionToken).ok()) return secretForKeyId(accessKeyId);
+  // Not one of ours: a long-term key with a token is the long-term provider's
+  // call; a minted key id is unknown there, so a bad token is refused.
+  return longTerm_.sessionSecretFor(accessKeyId, sessionToken);
 }
 
 }  // namespace berth::api
