@@ -125,7 +125,7 @@ json containerFrom(const TaskView& view, const ContainerPlan& plan, const std::s
   for (const auto& [k, v] : labels.items())
     if (v.is_string()) out["Labels"][k] = v;
   if (rec && rec->exitCode) out["ExitCode"] = *rec->exitCode;
-  const json& times = fieldOr(fieldOr(view.timestamps, "containers", json::object()), plan.name.c_str(), json::object());
+  const json& times = fieldOr(view.containerTimes, plan.name.c_str(), json::object());
   putTime(out, "CreatedAt", fieldOr(times, "createdAt", json()));
   putTime(out, "StartedAt", fieldOr(times, "startedAt", json()));
   putTime(out, "FinishedAt", fieldOr(times, "finishedAt", json()));

@@ -39,9 +39,9 @@ std::optional<std::string> rfc3339FromEpoch(const nlohmann::json& seconds);
 // The container response (GET ${ECS_CONTAINER_METADATA_URI_V4}); nullopt when
 // `containerName` is not in the task.
 //
-// Per-container times come from view.timestamps["containers"][name] (keys
-// createdAt, startedAt, finishedAt, healthSince, healthOutput; epoch seconds
-// for the times) when the runner records them.
+// Per-container times come from view.containerTimes[name] when the runner
+// records them (CreatedAt, StartedAt, FinishedAt, Health.statusSince/output,
+// RestartCount).
 std::optional<nlohmann::json> containerMetadata(const TaskView& view, const std::string& containerName,
                                                 const MetadataContext& ctx);
 

@@ -53,9 +53,8 @@ TaskView awsvpcView() {
   n.macAddress = "12:ed:0a:0e:2f:ab";
   n.interfaceName = "eth0";
   v.network = n;
-  v.timestamps = json{{"pullStartedAt", 1601597707.5},
-                      {"pullStoppedAt", 1601597708},
-                      {"containers", {{"curl", {{"createdAt", 1601597707.620912}, {"startedAt", 1601597708}, {"healthSince", 1601597710}, {"healthOutput", "ok"}}}}}};
+  v.timestamps = json{{"pullStartedAt", 1601597707.5}, {"pullStoppedAt", 1601597708}};
+  v.containerTimes = json{{"curl", {{"createdAt", 1601597707.620912}, {"startedAt", 1601597708}, {"healthSince", 1601597710}, {"healthOutput", "ok"}}}};
   return v;
 }
 
