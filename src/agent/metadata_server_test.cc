@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <mutex>
+
+#include "api/http_server.h"
 #include "runtime/subprocess.h"
 
 namespace berth::agent {
@@ -202,6 +205,50 @@ TEST_F(MetadataServerTest, HostModeUsesTheLoopbackListener) {
   EXPECT_EQ(json::parse(body)["SecretAccessKey"], "secret-for-taskdddd");
   server_->unregisterTask("taskdddd");
   EXPECT_EQ(Netns::curlIn({}, uri).first, 404);
+}
+
+}  // namespace
+}  // namespace berth::agent
+
+namespace berth::agent {
+namespace {
+
+// serverCredentialsFetcher speaks GetTaskCredentials to the server: the
+// request names the instance and task, the answer becomes TaskRoleCredentials.
+TEST(ServerCredentialsFetcher, CallsGetTaskCredentials) {
+  std::mutex mu;
+  json seen;
+  std::string target;
+  auto http = api::HttpServer::start(api::HttpServerOptions{}, [&](const api::HttpRequest& r) {
+    std::lock_guard lock(mu);
+    seen = json::parse(r.body);
+    target = r.header("x-amz-target") ? *r.header("x-amz-target") : "";
+    api::HttpResponse res;
+    res.setHeader("content-type", "application/x-amz-json-1.1");
+    res.body = json{{"taskArn", "t"},
+                    {"roleArn", "arn:aws:iam::000000000000:role/app"},
+                    {"credentials",
+                     {{"accessKeyId", "ASIAAAAAAAAAAAAAAAAA"},
+                      {"secretAccessKey", "s"},
+                      {"sessionToken", "tok"},
+                      {"expiration", 1700003600}}}}
+                   .dump();
+    return res;
+  });
+  ASSERT_TRUE(http.ok()) << http.error().message;
+  SystemClock clock;
+  ServerClient client(ServerEndpoint{"127.0.0.1", (*http)->port(), "us-east-1", {"AKIDEXAMPLE", "secret"}}, clock);
+  auto fetch = serverCredentialsFetcher(client, [] { return std::pair<std::string, std::string>{"prod", "ci-arn"}; });
+  auto c = fetch("task-arn");
+  ASSERT_TRUE(c.ok()) << c.error().message;
+  EXPECT_EQ(c->accessKeyId, "ASIAAAAAAAAAAAAAAAAA");
+  EXPECT_EQ(c->secretAccessKey, "s");
+  EXPECT_EQ(c->sessionToken, "tok");
+  EXPECT_EQ(c->roleArn, "arn:aws:iam::000000000000:role/app");
+  EXPECT_EQ(c->expiration, std::chrono::system_clock::time_point(std::chrono::seconds(1700003600)));
+  std::lock_guard lock(mu);
+  EXPECT_EQ(target, "BerthAgentService_V1.GetTaskCredentials");
+  EXPECT_EQ(seen, (json{{"cluster", "prod"}, {"containerInstance", "ci-arn"}, {"task", "task-arn"}}));
 }
 
 }  // namespace
