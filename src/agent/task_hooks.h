@@ -82,6 +82,10 @@ struct TaskView {
   TaskRecord record;    // statuses, runtime ids, exit codes, health, image digests
   std::optional<network::TaskNetwork> network;
   nlohmann::json timestamps;  // pullStartedAt, pullStoppedAt, startedAt, ... (epoch seconds)
+  // Per container name (metadata v4 container fields; all optional):
+  // createdAt, startedAt, finishedAt, healthSince (epoch seconds),
+  // healthOutput (string), restartCount (integer).
+  nlohmann::json containerTimes = nlohmann::json::object();
 };
 using TaskViewFn = std::function<TaskView()>;
 

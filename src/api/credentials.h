@@ -27,6 +27,15 @@ class CredentialProvider {
   virtual ~CredentialProvider() = default;
   // nullopt if the access key id is unknown.
   virtual std::optional<std::string> secretFor(std::string_view accessKeyId) const = 0;
+  // The secret for a request that carries a session token (X-Amz-Security-Token):
+  // nullopt unless the token is valid for this key id and not expired.
+  // Providers that know no session credentials ignore the token (the
+  // verifier's behaviour before task credentials existed).
+  virtual std::optional<std::string> sessionSecretFor(std::string_view accessKeyId,
+                                                      std::string_view sessionToken) const {
+    (void)sessionToken;
+    return secretFor(accessKeyId);
+  }
 };
 
 // A fixed set of keys (the bootstrap key, test keys). Immutable after

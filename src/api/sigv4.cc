@@ -552,7 +552,12 @@ Result<SigV4Identity> verifySigV4(const HttpRequest& req, const CredentialProvid
                    echo(scope[1]) + "' != '" + dateOnly(p.amzDate) + "', from '" + p.amzDate + "'.";
   if (!scopeErrors.empty()) return invalid(std::string(trim(scopeErrors)));
 
-  std::optional<std::string> secret = creds.secretFor(scope[0]);
+  // Session credentials (task roles) carry X-Amz-Security-Token, in the query
+  // when presigned; the token must be the one minted with the key id.
+  std::optional<std::string> token;
+  if (const std::string* t = req.header("x-amz-security-token")) token = *t;
+  else if (p.presigned) token = queryParam(rawQuery, "X-Amz-Security-Token");
+  std::optional<std::string> secret = token ? creds.sessionSecretFor(scope[0], *token) : creds.secretFor(scope[0]);
   if (!secret) return Error::make(ErrorCode::kAuthUnrecognizedClient, std::string(kMsgUnrecognizedClient));
 
   for (const std::string& name : *signedHeaders) {

@@ -20,6 +20,7 @@
 #include "api/oci_distribution_api.h"
 #include "api/registry_token.h"
 #include "api/ssm_api.h"
+#include "api/task_credentials.h"
 #include "blobstore/blob_store.h"
 #include "common/clock.h"
 #include "common/log.h"
@@ -67,6 +68,7 @@ struct ServerRuntime::Parts {
   SystemRandom random;
   api::AwsCredentials credentials;
   std::unique_ptr<api::StaticCredentialProvider> credentialProvider;
+  std::unique_ptr<api::TaskCredentialIssuer> taskCredentials;  // task-role credentials; also verifies bootstrap keys
   std::unique_ptr<store::Store> store;
   std::unique_ptr<control::StateCache> cache;
   std::unique_ptr<control::EcsContext> ecs;
@@ -179,6 +181,8 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   }
   p->credentials = creds->credentials;
   p->credentialProvider = std::make_unique<api::StaticCredentialProvider>(std::vector<api::AwsCredentials>{p->credentials});
+  p->taskCredentials = std::make_unique<api::TaskCredentialIssuer>(api::deriveTaskCredentialKey(p->credentials),
+                                                                   *p->credentialProvider, p->clock, p->random);
 
   auto store = store::openSqliteStore((std::filesystem::path(config.dataDir) / "state.db").string());
   if (!store.ok()) return store.takeError();
@@ -225,14 +229,14 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   const std::string url = publicUrl(p->http->address());
   p->layers = std::make_unique<registry::LayerUploadApi>(*p->ecs, *p->blobs, url);
   p->router.addService(api::makeEcsService(*p->ecs));
-  p->router.addService(api::makeAgentService(*p->agentChannel));
+  p->router.addService(api::makeAgentService(*p->agentChannel, p->taskCredentials.get()));
   p->router.addService(api::makeEcrService({*p->ecs, *p->layers, *p->registryTokens, url}));
   p->router.addService(api::makeSsmService(*p->ssm));
   p->router.addService(api::makeLogsService(*p->logStore));
   api::OciDistributionOptions registryOptions;
   registryOptions.autoCreateRepositories = config.registryAutoCreate;
   p->registryApi = std::make_unique<api::OciDistributionApi>(*p->ecs, *p->blobs, *p->registryTokens, registryOptions);
-  p->frontDoor = std::make_unique<api::FrontDoor>(*p->credentialProvider, config.region, p->clock, p->random,
+  p->frontDoor = std::make_unique<api::FrontDoor>(*p->taskCredentials, config.region, p->clock, p->random,
                                                   p->router, p->registryApi.get());
   p->door.store(p->frontDoor.get());
 

@@ -57,6 +57,9 @@ class AgentChannel {
   // polls answer at once. Call before stopping the HTTP server.
   void shutdown();
 
+  // The context the channel serves (other agent operations use it too).
+  const EcsContext& context() const { return ctx_; }
+
   std::optional<std::chrono::steady_clock::time_point> lastSeenForTest(const std::string& instanceArn) const;
 
  private:
