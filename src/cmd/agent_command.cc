@@ -4,17 +4,22 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <set>
 #include <iostream>
 #include <thread>
 
 #include "agent/awslogs_shipper.h"
 #include "agent/fake_node.h"
+#include "agent/metadata_server.h"
 #include "agent/node_backends.h"
 #include "agent/registry_access.h"
 #include "agent/ssm_secret_resolver.h"
 #include "cmd/process_setup.h"
 #include "common/log.h"
 #include "images/image_store_impl.h"
+#include "network/cni_task_networking.h"
+#include "network/fake_networking.h"
+#include "network/port_allocator.h"
 #include "runtime/conmon_runtime.h"
 #include "runtime/fake_runtime.h"
 
@@ -22,6 +27,7 @@ namespace berth::cmd {
 
 struct NodeAgent::Parts {
   SystemClock clock;
+  SystemRandom random;
   // Before the image store, which calls into registryAccess while pulling.
   std::unique_ptr<agent::ServerClient> client;
   std::unique_ptr<agent::RegistryAccess> registryAccess;
@@ -35,6 +41,8 @@ struct NodeAgent::Parts {
   std::unique_ptr<agent::SsmSecretResolver> secrets;
   std::unique_ptr<agent::ServerLogsClient> logsClient;
   std::unique_ptr<agent::AwsLogsShipper> logs;
+  std::unique_ptr<network::TaskNetworking> network;
+  std::unique_ptr<agent::MetadataServer> metadata;
   std::unique_ptr<agent::TaskEnv> env;
   std::unique_ptr<agent::Agent> agent;
   std::thread loop;
@@ -53,6 +61,39 @@ Result<images::PullBehavior> parsePullBehavior(const std::string& s) {
 std::string envOr(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
   return v && *v ? std::string(v) : fallback;
+}
+
+// CNI networking for real nodes, in-memory addresses and ports for fakes. A
+// task network recorded on disk that no task in the agent's record will tear
+// down (the agent crashed between the two) is torn down here, so its address
+// and ports are released.
+Result<std::unique_ptr<network::TaskNetworking>> startNetworking(const AgentConfig& config, const std::string& dir,
+                                                                 agent::LocalRecord& record) {
+  if (config.fakeRuntime) return std::unique_ptr<network::TaskNetworking>(std::make_unique<network::FakeNetworking>());
+  network::CniNetworkingOptions no;
+  no.dataDir = dir;
+  no.bridgeName = config.bridgeName;
+  no.bridgeSubnet = config.bridgeSubnet;
+  no.awsvpcBridgeName = config.awsvpcBridgeName;
+  no.awsvpcSubnet = config.awsvpcSubnet;
+  if (!config.dynamicHostPortRange.empty()) {
+    auto range = network::parsePortRange(config.dynamicHostPortRange);
+    if (!range.ok()) return range.takeError();
+    no.dynamicPortRange = *range;
+  }
+  auto net = network::CniTaskNetworking::open(no);
+  if (!net.ok()) return net.takeError();
+  auto recorded = (*net)->recordedTasks();
+  if (!recorded.ok()) return recorded.takeError();
+  std::set<std::string> live;
+  for (const auto& [arn, task] : record.snapshot().tasks)
+    if (task.lastStatus != "STOPPED") live.insert(arn.substr(arn.rfind('/') + 1));
+  for (const auto& taskId : *recorded) {
+    if (live.count(taskId)) continue;
+    auto st = (*net)->teardown(taskId);
+    if (!st.ok()) log::warn("stale task network not torn down", {{"task", taskId}, {"error", st.error().message}});
+  }
+  return std::unique_ptr<network::TaskNetworking>(std::move(*net));
 }
 
 }  // namespace
@@ -131,6 +172,10 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::start(const AgentConfig& config, c
                                                                *behavior});
   if (!config.fakeRuntime) parts->env->taskCgroup = agent::applyTaskCgroupLimits;
   parts->env->volumesDir = (dir / "volumes").string();
+  auto networking = startNetworking(config, dir.string(), *parts->record);
+  if (!networking.ok()) return networking.takeError();
+  parts->network = std::move(*networking);
+  parts->env->network = parts->network.get();
   // Secrets come from the server's SSM Parameter Store, awslogs lines go to its Logs API.
   parts->ssmSource = std::make_unique<agent::ServerSsmParameterSource>(*parts->client);
   parts->secrets = std::make_unique<agent::SsmSecretResolver>(*parts->ssmSource, endpoint->region);
@@ -139,6 +184,21 @@ Result<std::unique_ptr<NodeAgent>> NodeAgent::start(const AgentConfig& config, c
     parts->logsClient = std::make_unique<agent::ServerLogsClient>(*parts->client);
     parts->logs = std::make_unique<agent::AwsLogsShipper>(*parts->logsClient, parts->clock);
     parts->env->logs = parts->logs.get();
+    // Task metadata v4 + task-role credentials, served inside each task's
+    // namespace (169.254.170.2:80) and on 127.0.0.1:--metadata-port for host mode.
+    agent::MetadataServerOptions mo;
+    mo.hostPort = static_cast<std::uint16_t>(config.metadataPort);
+    mo.credentialIdKey = endpoint->credentials.secretAccessKey;
+    mo.region = endpoint->region;
+    mo.availabilityZone = config.availabilityZone;
+    auto fetch = agent::serverCredentialsFetcher(*parts->client, [rec = parts->record.get()] {
+      auto s = rec->snapshot();
+      return std::pair{s.clusterArn, s.containerInstanceArn};
+    });
+    auto md = agent::MetadataServer::start(mo, std::move(fetch), parts->clock, parts->random);
+    if (!md.ok()) return md.takeError();
+    parts->metadata = std::move(*md);
+    parts->env->metadata = parts->metadata.get();
   }
 
   agent::AgentOptions options;
