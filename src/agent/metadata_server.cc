@@ -75,17 +75,40 @@ MetadataContext clockContext(const MetadataServerOptions& o, system_clock::time_
 
 }  // namespace
 
-Result<int> listenInNetworkNamespace(const std::string& netnsPath, const std::string& address, std::uint16_t port) {
+Result<int> listenInNetworkNamespace(const std::string& netnsPath, const std::string& address, std::uint16_t port,
+                                     std::uint16_t publicPort) {
   const auto timeout = std::chrono::seconds(10);
-  for (const std::vector<std::string>& argv :
-       {std::vector<std::string>{"/usr/bin/nsenter", "--net=" + netnsPath, "/usr/sbin/ip", "link", "set", "lo", "up"},
-        std::vector<std::string>{"/usr/bin/nsenter", "--net=" + netnsPath, "/usr/sbin/ip", "addr", "replace", address + "/32", "dev",
-                                 "lo"}}) {
-    auto r = runtime::runCommand(argv, timeout);
+  const std::vector<std::string> nsenter = {"/usr/bin/nsenter", "--net=" + netnsPath};
+  auto inNamespace = [&](std::vector<std::string> argv) {
+    argv.insert(argv.begin(), nsenter.begin(), nsenter.end());
+    return runtime::runCommand(argv, timeout);
+  };
+  for (const auto& argv : {std::vector<std::string>{"/usr/sbin/ip", "link", "set", "lo", "up"},
+                           std::vector<std::string>{"/usr/sbin/ip", "addr", "replace", address + "/32", "dev", "lo"}}) {
+    auto r = inNamespace(argv);
     if (!r.ok()) return r.takeError();
     if (r->exitCode != 0)
       return Error::make(ErrorCode::kInternal, "cannot add the metadata address to the task namespace: " + r->err,
                          netnsPath);
+  }
+  if (publicPort != 0 && publicPort != port) {
+    const std::vector<std::string> rule = {"-t", "nat", "OUTPUT", "-d", address + "/32", "-p", "tcp", "--dport",
+                                           std::to_string(publicPort), "-j", "DNAT", "--to-destination",
+                                           address + ":" + std::to_string(port)};
+    auto withVerb = [&](const char* verb) {
+      std::vector<std::string> argv = {"/usr/sbin/iptables", "-w", "5", rule[0], rule[1], verb};
+      argv.insert(argv.end(), rule.begin() + 2, rule.end());
+      return inNamespace(argv);
+    };
+    auto present = withVerb("-C");  // an agent restart finds the rule already there
+    if (!present.ok()) return present.takeError();
+    if (present->exitCode != 0) {
+      auto added = withVerb("-A");
+      if (!added.ok()) return added.takeError();
+      if (added->exitCode != 0)
+        return Error::make(ErrorCode::kInternal, "cannot redirect the metadata port in the task namespace: " + added->err,
+                           netnsPath);
+    }
   }
   in_addr addr{};
   if (::inet_pton(AF_INET, address.c_str(), &addr) != 1)
@@ -455,7 +478,8 @@ Result<MetadataEnv> MetadataServer::registerTask(const MetadataRegistration& reg
                ? "http://" + s.options.taskAddress + (s.options.taskPort == 80 ? "" : ":" + std::to_string(s.options.taskPort))
                : "http://" + s.options.hostAddress + ":" + std::to_string(s.boundPort);
   } else if (!reg.netnsPath.empty()) {
-    auto fd = listenInNetworkNamespace(reg.netnsPath, s.options.taskAddress, s.options.taskPort);
+    auto fd = listenInNetworkNamespace(reg.netnsPath, s.options.taskAddress, s.options.taskListenPort,
+                                       s.options.taskPort);
     if (!fd.ok()) return fd.takeError();
     task->acceptor = std::make_shared<tcp::acceptor>(s.ioc);
     boost::system::error_code ec;

@@ -39,7 +39,13 @@ struct MetadataServerOptions {
   std::string hostAddress = "127.0.0.1";
   std::uint16_t hostPort = 51679;  // 0 = any free port (tests)
   std::string taskAddress = "169.254.170.2";
-  std::uint16_t taskPort = 80;
+  std::uint16_t taskPort = 80;  // the port in the URIs tasks get
+  // Where the listener in a task's namespace really binds. Not taskPort:
+  // a socket on 169.254.170.2:80 in the task's namespace would make the
+  // task's own bind to 0.0.0.0:80 fail (EADDRINUSE). A DNAT rule in the
+  // namespace's OUTPUT chain sends taskAddress:taskPort here instead (ECS
+  // reserves 51679 on its hosts for the same endpoint).
+  std::uint16_t taskListenPort = 51679;
   // Keys the credentials-endpoint ids (HMAC of the task ARN), so the id a
   // container got survives an agent restart yet cannot be guessed by other
   // tasks. Pass something secret and stable (the agent's secret access key);
@@ -82,7 +88,10 @@ class MetadataServer final : public TaskMetadataService {
 
 // Creates a TCP socket listening on address:port inside the network
 // namespace at `netnsPath`, after adding address/32 to that namespace's `lo`
-// (and bringing `lo` up). Returns the listening fd (owned by the caller).
-Result<int> listenInNetworkNamespace(const std::string& netnsPath, const std::string& address, std::uint16_t port);
+// (and bringing `lo` up). When `publicPort` differs from `port`, a DNAT rule in
+// the namespace sends address:publicPort to address:port (added once).
+// Returns the listening fd (owned by the caller).
+Result<int> listenInNetworkNamespace(const std::string& netnsPath, const std::string& address, std::uint16_t port,
+                                     std::uint16_t publicPort = 0);
 
 }  // namespace berth::agent
