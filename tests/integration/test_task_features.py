@@ -17,6 +17,7 @@ from test_agent_tasks import AgentTaskTestBase, container_named
 class TaskFeaturesTest(AgentTaskTestBase):
 
     def sh(self, name, script, **kw):
+        kw.setdefault("stopTimeout", 2)  # sleep as PID 1 ignores SIGTERM
         return self.container(name, entryPoint=["sh", "-c"], command=[script], memory=16, **kw)
 
     def test_task_volume_written_by_one_container_is_read_by_another_after_success(self):
@@ -31,8 +32,8 @@ class TaskFeaturesTest(AgentTaskTestBase):
         self.assertEqual(container_named(task, "writer").get("exitCode"), 0)
         self.assertEqual(container_named(task, "reader").get("exitCode"), 0,
                          "the reader saw the writer's file on a read-only mount")
-        wait_for(lambda: os.path.exists(os.path.join(self.agent.data_dir, "tasks", self.task_id(arn))),
-                 lambda exists: not exists, 15, what="the task's directory (and its volume) removed")
+        wait_for(lambda: os.path.exists(os.path.join(self.agent.data_dir, "tasks", self.task_id(arn), "volumes")),
+                 lambda exists: not exists, 15, what="the task's volumes removed with the task")
 
     def test_dependency_that_fails_keeps_its_dependent_from_starting(self):
         first = self.sh("first", "exit 3", essential=False)

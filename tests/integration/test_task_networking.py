@@ -42,8 +42,9 @@ def http_get_eventually(host, port, timeout=15.0):
 class TaskNetworkingTest(AgentTaskTestBase):
 
     def web(self, name, text, port=80, **kw):
+        # httpd as PID 1 ignores SIGTERM: a short stopTimeout keeps StopTask quick.
         script = "mkdir -p /www && echo %s > /www/index.html && exec httpd -f -p %d -h /www" % (text, port)
-        return self.container(name, entryPoint=["sh", "-c"], command=[script], memory=16, **kw)
+        return self.container(name, entryPoint=["sh", "-c"], command=[script], memory=16, stopTimeout=2, **kw)
 
     def remaining_ports(self):
         ci = self.ecs.describe_container_instances(cluster=self.cluster,
@@ -142,7 +143,7 @@ class TaskNetworkingTest(AgentTaskTestBase):
         self.stop_and_wait([host_arn])
 
     def test_fifty_tasks_on_one_instance_never_collide_on_a_port(self):
-        td = self.register([self.container("sleeper", command=["sleep", "600"], memory=16,
+        td = self.register([self.container("sleeper", command=["sleep", "600"], memory=16, stopTimeout=1,
                                            portMappings=[{"containerPort": 80, "hostPort": 0},
                                                          {"containerPort": 53, "protocol": "udp"}])])
         arns = []

@@ -21,6 +21,7 @@ VPC = {"awsvpcConfiguration": {"subnets": ["subnet-berth-it"]}}
 class TaskServicesTest(AgentTaskTestBase):
 
     def sh(self, name, script, **kw):
+        kw.setdefault("stopTimeout", 2)  # sleep as PID 1 ignores SIGTERM
         return self.container(name, entryPoint=["sh", "-c"], command=[script], memory=16, **kw)
 
     def unique_name(self, prefix):
@@ -62,8 +63,9 @@ class TaskServicesTest(AgentTaskTestBase):
         self.wait_task(arn, "RUNNING", timeout=30)
         env = {"PATH": "/usr/bin:/bin", "HOME": self.server.data_dir, "AWS_ACCESS_KEY_ID": ACCESS_KEY,
                "AWS_SECRET_ACCESS_KEY": SECRET_KEY, "AWS_DEFAULT_REGION": REGION, "AWS_PAGER": "",
-               "AWS_EC2_METADATA_DISABLED": "true"}
-        # `tail --follow` never ends by itself: bound it with timeout(1).
+               "AWS_EC2_METADATA_DISABLED": "true", "PYTHONUNBUFFERED": "1"}
+        # `tail --follow` never ends by itself: bound it with timeout(1) (and
+        # unbuffered, or what it printed is lost when it is killed).
         proc = subprocess.run(["timeout", "8", AWS_CLI, "--endpoint-url", self.server.endpoint, "logs", "tail",
                                group, "--follow", "--format", "short"],
                               capture_output=True, text=True, env=env, timeout=30)
@@ -93,7 +95,8 @@ class TaskServicesTest(AgentTaskTestBase):
         task = self.wait_task(arn, "STOPPED", timeout=60)
         self.assertEqual(container_named(task, "app").get("exitCode"), 0, "the container saw the secret")
         # ... and nothing else did.
-        api_views = [json.dumps(task), json.dumps(self.ecs.describe_task_definition(taskDefinition=td)),
+        api_views = [json.dumps(task, default=str),
+                     json.dumps(self.ecs.describe_task_definition(taskDefinition=td), default=str),
                      self.server.log(), self.agent_log()]
         events = wait_for(lambda: self.server.aws("logs", "filter-log-events", "--log-group-name", group,
                                                   check=False),
