@@ -33,9 +33,8 @@ cleanup() {
     ip link del "$br" 2>/dev/null || true
   done
   for table in nat filter; do
-    iptables -t "$table" -S 2>/dev/null | grep -E '^-A .*(10\.23[123]\.0\.)' | cut -d' ' -f2- | while read -r rule; do
-      eval iptables -t "$table" -D $rule 2>/dev/null || true
-    done
+    { iptables -t "$table" -S 2>/dev/null | grep -E '^-A .*(10\.23[123]\.0\.)' || true; } | cut -d' ' -f2- |
+      while read -r rule; do eval iptables -t "$table" -D $rule 2>/dev/null || true; done
   done
   rm -rf "$WORK"
 }
