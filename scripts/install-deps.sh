@@ -13,7 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libarchive-dev libzstd-dev
   # node side: container runtime, image tools for test images, test registry, networking
-  runc conmon tini skopeo umoci docker-registry busybox-static containernetworking-plugins iproute2
+  runc conmon tini skopeo umoci docker-registry busybox-static containernetworking-plugins iproute2 iptables util-linux
   # API models (read at build time) and the real clients the tests drive
   python3 python3-botocore python3-boto3 awscli
   # test tools
