@@ -7,6 +7,13 @@
 #include "common/fs_util.h"
 
 namespace berth::agent {
+
+ContainerRecord* findContainer(TaskRecord& task, const std::string& name) {
+  for (auto& c : task.containers)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
 namespace {
 
 constexpr const char* kFileName = "agent-state.json";

@@ -35,6 +35,9 @@ struct TaskRecord {
   std::vector<ContainerRecord> containers;
 };
 
+// The task's container record by name; nullptr when it has none.
+ContainerRecord* findContainer(TaskRecord& task, const std::string& name);
+
 struct AgentState {
   std::string clusterArn;
   std::string containerInstanceArn;

@@ -8,15 +8,6 @@
 #include "common/log.h"
 
 namespace berth::agent {
-namespace {
-
-ContainerRecord* findContainer(TaskRecord& r, const std::string& name) {
-  for (auto& c : r.containers)
-    if (c.name == name) return &c;
-  return nullptr;
-}
-
-}  // namespace
 
 TaskRunner::TaskRunner(TaskEnv& env, TaskRecord record, bool recovering)
     : env_(env), record_(std::move(record)), recovering_(recovering), desired_(record_.desiredStatus) {

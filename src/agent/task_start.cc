@@ -13,12 +13,6 @@
 namespace berth::agent {
 namespace {
 
-ContainerRecord* findContainer(TaskRecord& r, const std::string& name) {
-  for (auto& c : r.containers)
-    if (c.name == name) return &c;
-  return nullptr;
-}
-
 int intOf(const nlohmann::json& j, const char* field) {
   auto it = j.find(field);
   if (it == j.end()) return 0;

@@ -12,6 +12,7 @@ import http.client
 import io
 import json
 import os
+import shlex
 import shutil
 import signal
 import subprocess
@@ -270,20 +271,43 @@ def agent_network_args(seed=None):
     return args, {"bridges": [bridge, vpc_bridge], "subnets": [bridge_subnet, vpc_subnet]}
 
 
+def _names_network(rule, bridge):
+    """Whether an `iptables -S` line names the CNI network "berth-<bridge>"
+    (its comment quotes are backslash-escaped in that output)."""
+    return '\\"berth-%s\\"' % bridge in rule or '"berth-%s"' % bridge in rule
+
+
 def cleanup_agent_network(network):
-    """Removes the bridges a test agent made and any iptables rule that still
-    names its subnets (an agent killed before it tore a task's network down)."""
+    """Removes the bridges a test agent made and the iptables state it left
+    (an agent stopped or killed before it tore a task's network down): the
+    portmap DNAT chains of its networks (found by the "berth-<bridge>" network
+    name in their jump rule's comment) and any rule naming its subnets."""
     problems = []
-    for bridge in network.get("bridges", []):
+    bridges = network.get("bridges", [])
+    prefixes = [sn.rsplit(".", 1)[0] + "." for sn in network.get("subnets", [])]  # "10.1.2." of 10.1.2.0/24
+    nat = subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True, timeout=30).stdout
+    for line in nat.splitlines():
+        if line.startswith("-A CNI-HOSTPORT-DNAT ") and any(_names_network(line, b) for b in bridges):
+            chain = line.split(" -j ")[-1].strip()
+            subprocess.run(["iptables", "-t", "nat", "-D"] + shlex.split(line)[1:], capture_output=True, timeout=30)
+            if chain.startswith("CNI-DN-"):
+                subprocess.run(["iptables", "-t", "nat", "-F", chain], capture_output=True, timeout=30)
+                subprocess.run(["iptables", "-t", "nat", "-X", chain], capture_output=True, timeout=30)
+    for table in ("nat", "filter"):
+        out = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True, timeout=30).stdout
+        for line in out.splitlines():
+            if line.startswith("-A ") and any(p in line for p in prefixes):
+                subprocess.run(["iptables", "-t", table, "-D"] + shlex.split(line)[1:], capture_output=True, timeout=30)
+    for bridge in bridges:
         if os.path.exists("/sys/class/net/" + bridge):
             subprocess.run(["ip", "link", "del", bridge], capture_output=True, timeout=30)
             if os.path.exists("/sys/class/net/" + bridge):
                 problems.append("bridge left: " + bridge)
-    for table in ("nat", "filter"):
-        out = subprocess.run(["iptables", "-t", table, "-S"], capture_output=True, text=True, timeout=30).stdout
-        for line in out.splitlines():
-            if line.startswith("-A ") and any(sn in line for sn in network.get("subnets", [])):
-                subprocess.run(["iptables", "-t", table] + ["-D"] + line.split()[1:], capture_output=True, timeout=30)
+    left = [l for l in subprocess.run(["iptables", "-t", "nat", "-S"], capture_output=True, text=True,
+                                      timeout=30).stdout.splitlines()
+            if any(_names_network(l, b) for b in bridges) or any(p in l for p in prefixes)]
+    if left:
+        problems.append("iptables rules left: %s" % left)
     return problems
 
 
