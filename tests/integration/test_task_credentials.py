@@ -72,10 +72,12 @@ class TaskCredentialsTest(ServerTestCase):
         c = out["credentials"]
         token = c["sessionToken"]
         tampered = token[:-3] + ("A" if token[-3] != "A" else "B") + token[-2:]
+        secret = c["secretAccessKey"]
+        wrong_secret = ("x" if secret[0] != "x" else "y") + secret[1:]  # always differs from the real one
         cases = [
             (c["accessKeyId"], c["secretAccessKey"], tampered, "UnrecognizedClientException"),
             (c["accessKeyId"], c["secretAccessKey"], None, "UnrecognizedClientException"),
-            (c["accessKeyId"], "x" + c["secretAccessKey"][1:], token, "InvalidSignatureException"),
+            (c["accessKeyId"], wrong_secret, token, "InvalidSignatureException"),
         ]
         for key, secret, tok, code in cases:
             with self.subTest(code=code, token=tok is not None):
