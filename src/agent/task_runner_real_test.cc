@@ -13,6 +13,7 @@
 #include "agent/fake_node.h"
 #include "agent/node_backends.h"
 #include "agent/task_runner.h"
+#include "agent/testing/recording_reporter.h"
 #include "runtime/conmon_runtime.h"
 #include "runtime/subprocess.h"
 
@@ -49,22 +50,6 @@ class BusyboxRootfs final : public RootfsProvider {
   }
 };
 
-class Reporter final : public StateReporter {
- public:
-  Status submitTaskStateChange(const json& change) override {
-    std::lock_guard lock(mu_);
-    changes_.push_back(change);
-    return okStatus();
-  }
-  std::vector<json> changes() const {
-    std::lock_guard lock(mu_);
-    return changes_;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<json> changes_;
-};
 
 json containerIn(const json& change, const std::string& name) {
   for (const auto& c : change["containers"])
@@ -130,7 +115,7 @@ class TaskRunnerRealTest : public ::testing::Test {
   SystemClock clock_;
   FakeImageStore images_;
   BusyboxRootfs rootfs_;
-  Reporter reporter_;
+  testing::RecordingReporter reporter_;
   std::unique_ptr<runtime::ConmonRuntime> runtime_;
   std::unique_ptr<LocalRecord> record_;
   std::unique_ptr<TaskEnv> env_;

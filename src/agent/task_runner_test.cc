@@ -1,4 +1,5 @@
 #include "agent/task_runner.h"
+#include "agent/testing/recording_reporter.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -22,32 +23,7 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-class RecordingReporter final : public StateReporter {
- public:
-  Status submitTaskStateChange(const json& change) override {
-    std::lock_guard lock(mu_);
-    changes_.push_back(change);
-    return okStatus();
-  }
-  std::vector<json> changes() const {
-    std::lock_guard lock(mu_);
-    return changes_;
-  }
-  std::optional<json> last() const {
-    std::lock_guard lock(mu_);
-    if (changes_.empty()) return std::nullopt;
-    return changes_.back();
-  }
-  std::vector<std::string> statuses() const {
-    std::vector<std::string> out;
-    for (const auto& c : changes()) out.push_back(c["status"].get<std::string>());
-    return out;
-  }
-
- private:
-  mutable std::mutex mu_;
-  std::vector<json> changes_;
-};
+using testing::RecordingReporter;
 
 // Every hook call, in order, across fakes (hook order tests).
 class CallLog {
