@@ -102,9 +102,8 @@ class TaskServicesTest(AgentTaskTestBase):
                                                   check=False),
                           lambda p: p.returncode == 0 and "secret-ok" in p.stdout, 20, what="the log line")
         api_views.append(events.stdout)
-        for path in (os.path.join(self.agent.data_dir, "agent-state.json"),):
-            with open(path, errors="replace") as f:
-                api_views.append(f.read())
+        with open(os.path.join(self.agent.data_dir, "agent-state.json"), errors="replace") as f:
+            api_views.append(f.read())
         for view in api_views:
             self.assertNotIn(value, view)
         plain = self.server.aws("ssm", "get-parameter", "--name", name)["Parameter"]["Value"]
