@@ -32,7 +32,25 @@ void StateCache::put(const store::KeyValue& kv) {
     log::error("store value is not JSON; ignoring key", {{"key", kv.key}, {"modRevision", kv.modRevision}});
     return;
   }
-  objects_[kv.key] = CachedObject{std::move(doc), kv.createRevision, kv.modRevision};
+  CachedObject now{std::move(doc), kv.createRevision, kv.modRevision};
+  if (it == objects_.end()) {
+    auto inserted = objects_.emplace(kv.key, std::move(now)).first;
+    notify(kv.key, nullptr, &inserted->second);
+    return;
+  }
+  CachedObject before = std::move(it->second);
+  it->second = std::move(now);
+  notify(kv.key, &before, &it->second);
+}
+
+void StateCache::notify(const std::string& key, const CachedObject* before, const CachedObject* after) {
+  for (const auto& o : observers_) o(key, before, after);
+}
+
+void StateCache::addObserver(Observer observer) {
+  std::unique_lock lock(mu_);
+  for (const auto& [key, object] : objects_) observer(key, nullptr, &object);
+  observers_.push_back(std::move(observer));
 }
 
 void StateCache::apply(const std::vector<store::Event>& events) {
@@ -44,7 +62,11 @@ void StateCache::apply(const std::vector<store::Event>& events) {
         put(e.kv);
       } else {
         auto it = objects_.find(e.kv.key);
-        if (it != objects_.end() && it->second.modRevision < e.kv.modRevision) objects_.erase(it);
+        if (it != objects_.end() && it->second.modRevision < e.kv.modRevision) {
+          CachedObject before = std::move(it->second);
+          objects_.erase(it);
+          notify(e.kv.key, &before, nullptr);
+        }
       }
       rev = std::max(rev, e.kv.modRevision);
       recent_.emplace_back(e.kv.modRevision, e.kv.key);

@@ -12,6 +12,7 @@
 #include <optional>
 #include <shared_mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -50,10 +51,21 @@ class StateCache {
   bool waitForPrefixChange(const std::string& prefix, std::int64_t afterRevision,
                            std::chrono::milliseconds timeout) const;
 
+  // Observers keep derived indexes (placement snapshot, tasks per instance) in
+  // step with the cache. Each applied change is reported in revision order:
+  // the key, the object before (nullptr: new key) and after (nullptr: deleted).
+  // They run under the cache's write lock, before revision() moves past the
+  // change (so a writer that waitForRevision()s sees its write in every index):
+  // they must be quick and must not call back into the cache. addObserver first
+  // replays every existing key as new (before = nullptr), under the same lock.
+  using Observer = std::function<void(const std::string& key, const CachedObject* before, const CachedObject* after)>;
+  void addObserver(Observer observer);
+
  private:
   StateCache() = default;
   void apply(const std::vector<store::Event>& events);
-  void put(const store::KeyValue& kv);
+  void put(const store::KeyValue& kv);  // holds mu_ (unique)
+  void notify(const std::string& key, const CachedObject* before, const CachedObject* after);  // holds mu_
   bool changedUnderLocked(const std::string& prefix, std::int64_t afterRevision) const;  // holds mu_
 
   mutable std::shared_mutex mu_;
@@ -66,6 +78,7 @@ class StateCache {
   std::int64_t recentFloor_ = 0;
   mutable std::mutex waitMu_;
   mutable std::condition_variable applied_;
+  std::vector<Observer> observers_;  // guarded by mu_
   std::unique_ptr<store::Watch> watch_;
 };
 

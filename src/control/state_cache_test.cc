@@ -252,3 +252,31 @@ TEST(StateCacheTest, CacheOnStoreWithHistoryMatchesRange) {
 
 }  // namespace
 }  // namespace berth::control
+
+namespace berth::control {
+namespace {
+
+// Observers see existing keys replayed as new, then every later change with
+// the before/after objects, and both are visible once waitForRevision returns.
+TEST(StateCacheObserverTest, ReplaysExistingThenReportsChangesInOrder) {
+  auto s = store::openSqliteStore(":memory:");
+  ASSERT_TRUE(s.ok());
+  auto& st = **s;
+  ASSERT_TRUE(st.txn(store::TxnRequest{{}, {store::Op::put("k/a", R"({"n":1})")}}).ok());
+  auto cache = StateCache::open(st);
+  ASSERT_TRUE(cache.ok());
+  std::vector<std::string> seen;  // "key:before->after" with n values, "-" for none
+  (*cache)->addObserver([&](const std::string& key, const CachedObject* before, const CachedObject* after) {
+    auto n = [](const CachedObject* o) { return o ? std::to_string(o->doc.value("n", 0)) : std::string("-"); };
+    seen.push_back(key + ":" + n(before) + "->" + n(after));
+  });
+  ASSERT_EQ(seen, std::vector<std::string>{"k/a:-->1"});
+  auto r1 = st.txn(store::TxnRequest{{}, {store::Op::put("k/a", R"({"n":2})"), store::Op::put("k/b", R"({"n":3})")}});
+  auto r2 = st.txn(store::TxnRequest{{}, {store::Op::del("k/a")}});
+  ASSERT_TRUE(r1.ok() && r2.ok());
+  ASSERT_TRUE((*cache)->waitForRevision(r2->revision));
+  EXPECT_EQ(seen, (std::vector<std::string>{"k/a:-->1", "k/a:1->2", "k/b:-->3", "k/a:2->-"}));
+}
+
+}  // namespace
+}  // namespace berth::control
