@@ -9,10 +9,10 @@
 #include "control/cluster_ops.h"
 #include "control/committer.h"
 #include "control/container_instance_ops.h"
-#include "control/first_fit.h"
 #include "control/json_fields.h"
 #include "control/keys.h"
 #include "control/pagination.h"
+#include "control/placement_index.h"
 #include "control/resources.h"
 #include "control/tags.h"
 #include "control/task_definition_ops.h"
@@ -30,7 +30,6 @@ constexpr std::size_t kMaxDescribeTasks = 100;
 constexpr std::size_t kMaxGroupLength = 255;
 constexpr std::size_t kMaxStartedByLength = 128;
 constexpr std::size_t kMaxReasonLength = 255;
-constexpr std::size_t kMaxPlacementStrategies = 5;
 constexpr std::size_t kReapBatch = 100;
 constexpr const char* kUserStopReason = "Task stopped by user";
 constexpr const char* kEssentialExitReason = "Essential container in task exited";
@@ -84,6 +83,7 @@ struct LaunchPlan {
   json tags = json::array();
   json overrides;  // Task.overrides as DescribeTasks shows it
   TaskDemand demand;
+  scheduler::PlacementRequest placement;  // constraints, strategies, group, demand (count set per launch)
   bool awsvpc = false;
   std::string subnetId;  // awsvpc: the subnet the task's ENI attachment names
   bool enableExecuteCommand = false;
@@ -128,32 +128,38 @@ Result<json> normalizeOverrides(const json& td, const json& requested) {
   return out;
 }
 
-Status validatePlacement(const json& request, const json& td) {
-  json constraints = arrayOrEmpty(request, "placementConstraints");
-  std::size_t total = constraints.size() + arrayOrEmpty(td, "placementConstraints").size();
-  if (total > 10) return invalid("You can specify up to 10 placement constraints per task (task definition and request combined).");
-  for (const auto& c : constraints) {
-    std::string type = stringOr(c, "type", "");
-    bool hasExpression = !stringOr(c, "expression", "").empty();
-    if (type == "distinctInstance" && hasExpression)
-      return invalid("Placement constraint type distinctInstance does not take an expression.");
-    if (type == "memberOf" && !hasExpression) return invalid("Placement constraint type memberOf requires an expression.");
-    if (type != "distinctInstance" && type != "memberOf")
-      return invalid("Invalid placement constraint type '" + type + "'. Valid values: distinctInstance, memberOf.");
-  }
-  json strategies = arrayOrEmpty(request, "placementStrategy");
-  if (strategies.size() > kMaxPlacementStrategies) return invalid("You can specify up to 5 placement strategies.");
-  for (const auto& s : strategies) {
-    std::string type = stringOr(s, "type", "");
-    std::string field = stringOr(s, "field", "");
-    if (type == "binpack") {
-      if (field != "cpu" && field != "memory") return invalid("The binpack placement strategy field must be cpu or memory.");
-    } else if (type == "spread") {
-      if (field.empty()) return invalid("The spread placement strategy requires a field (instanceId, host or attribute:<name>).");
-    } else if (type != "random") {
-      return invalid("Invalid placement strategy type '" + type + "'. Valid values: random, spread, binpack.");
+// Placement constraints (task definition + request, ≤ 10 combined; the task
+// definition may only carry memberOf) and strategies (≤ 5), as the scheduler
+// takes them, validated with ECS's messages.
+Status parsePlacement(const json& request, const json& td, scheduler::PlacementRequest& out) {
+  json requested = arrayOrEmpty(request, "placementConstraints");
+  json fromDefinition = arrayOrEmpty(td, "placementConstraints");
+  if (requested.size() + fromDefinition.size() > scheduler::kMaxConstraints)
+    return invalid("You can specify up to 10 placement constraints per task (task definition and request combined).");
+  auto addConstraints = [&](const json& list, bool fromTaskDefinition) -> Status {
+    for (const auto& c : list) {
+      auto expression = optString(c, "expression");
+      auto parsed = scheduler::parseConstraint(stringOr(c, "type", ""),
+                                               expression ? std::optional<std::string_view>(*expression) : std::nullopt,
+                                               fromTaskDefinition);
+      if (!parsed.ok()) return parsed.takeError();
+      out.constraints.push_back(std::move(*parsed));
     }
+    return okStatus();
+  };
+  if (auto st = addConstraints(fromDefinition, true); !st.ok()) return st;
+  if (auto st = addConstraints(requested, false); !st.ok()) return st;
+  json strategies = arrayOrEmpty(request, "placementStrategy");
+  if (strategies.size() > scheduler::kMaxStrategies) return invalid("You can specify up to 5 placement strategies.");
+  for (const auto& s : strategies) {
+    auto field = optString(s, "field");
+    auto parsed = scheduler::parseStrategy(stringOr(s, "type", ""),
+                                           field ? std::optional<std::string_view>(*field) : std::nullopt);
+    if (!parsed.ok()) return parsed.takeError();
+    out.strategies.push_back(std::move(*parsed));
   }
+  // Standalone tasks with no strategy are placed randomly (ECS scheduling guide).
+  if (out.strategies.empty()) out.strategies.push_back(scheduler::Strategy{scheduler::Strategy::Type::kRandom, ""});
   return okStatus();
 }
 
@@ -240,11 +246,13 @@ Result<LaunchPlan> prepareLaunch(EcsContext& ctx, const json& request) {
   auto overrides = normalizeOverrides(p.taskDefinition, requested);
   if (!overrides.ok()) return overrides.takeError();
   p.overrides = *overrides;
-  auto placement = validatePlacement(request, p.taskDefinition);
+  auto placement = parsePlacement(request, p.taskDefinition, p.placement);
   if (!placement.ok()) return placement.takeError();
   auto demand = taskDemand(p.taskDefinition, requested);
   if (!demand.ok()) return demand.takeError();
   p.demand = *demand;
+  p.placement.demand = toScheduler(p.demand);
+  p.placement.group = p.group;
   p.enableExecuteCommand = request.value("enableExecuteCommand", false);
   return p;
 }
@@ -324,33 +332,61 @@ json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, con
   return task;
 }
 
-struct InstanceSlot {
+// One instance a launch places tasks on: the snapshot's view of it and the
+// tasks it gets.
+struct ChosenInstance {
   std::string key;
-  CachedObject object;
-  PlacementCandidate candidate;
-  bool touched = false;
+  std::int64_t snapshotRevision = 0;  // the instance revision placement saw
+  int tasks = 0;
 };
 
-InstanceSlot slotFor(const std::string& key, const CachedObject& o) {
-  InstanceSlot s{key, o, {}, false};
-  s.candidate.arn = o.doc.value("containerInstanceArn", "");
-  s.candidate.status = o.doc.value("status", "");
-  s.candidate.agentConnected = o.doc.value("agentConnected", false);
-  s.candidate.remaining = remainingResourcesOf(o.doc);
-  return s;
-}
+// What one placement round decided, copied out of the index's snapshot.
+struct PlacementDecision {
+  std::vector<std::size_t> order;  // per placed task: index into `chosen`
+  std::vector<ChosenInstance> chosen;
+  std::vector<std::pair<std::string, std::string>> rejections;  // (instance ARN, reason)
+  bool anyRegistered = false;  // some instance not INACTIVE
+  bool anyActive = false;
+};
 
-void addFailures(json& failures, const std::vector<PlacementFailure>& found) {
-  for (const auto& f : found) {
-    json item = {{"arn", f.arn}, {"reason", f.reason}};
-    if (std::find(failures.begin(), failures.end(), item) == failures.end()) failures.push_back(item);
-  }
+PlacementDecision decide(EcsContext& ctx, const LaunchPlan& plan, scheduler::PlacementRequest request,
+                         bool explicitInstances, const std::vector<std::string>& namedIds) {
+  PlacementDecision d;
+  ctx.placement->read(plan.cluster, [&](ClusterPlacementView& view) {
+    for (const auto& in : view.snapshot.instances) {
+      if (in.status != "INACTIVE") d.anyRegistered = true;
+      if (in.status == "ACTIVE") d.anyActive = true;
+    }
+    if (explicitInstances) {
+      for (const auto& id : namedIds)
+        if (auto i = view.indexOf(id)) request.onlyInstances.push_back(*i);
+      if (request.onlyInstances.empty()) return;
+    } else if (!d.anyActive) {
+      return;
+    }
+    auto result = scheduler::place(request, view.snapshot, ctx.random, &view.memo);
+    std::unordered_map<std::size_t, std::size_t> slotOf;  // snapshot index → index in d.chosen
+    for (std::size_t i : result.placed) {
+      auto [it, added] = slotOf.emplace(i, d.chosen.size());
+      if (added) d.chosen.push_back({view.instanceKeys[i], view.instanceRevisions[i], 0});
+      d.chosen[it->second].tasks++;
+      d.order.push_back(it->second);
+    }
+    for (const auto& r : result.rejections) {
+      // RunTask leaves DRAINING instances out of its failures (they take no new tasks).
+      if (!explicitInstances && r.reason == "INACTIVE") continue;
+      d.rejections.emplace_back(view.snapshot.instances[r.instance].arn, r.reason);
+    }
+  });
+  return d;
 }
 
 // Places and creates tasks in one transaction: the task documents and the
 // instances' reduced remainingResources commit together, pinned to the
-// instance revisions the placement read, so concurrent launches never
-// over-commit an instance (a lost race rebuilds from the new state).
+// instance revisions placement saw. The cluster's placement lock is held from
+// placement to commit, so concurrent launches place against each other's
+// results instead of racing; a write that lands in between (an agent report)
+// fails the compare and the round is placed again.
 Result<json> launch(EcsContext& ctx, const json& request, bool explicitInstances) {
   auto plan = prepareLaunch(ctx, request);
   if (!plan.ok()) return plan.takeError();
@@ -368,77 +404,76 @@ Result<json> launch(EcsContext& ctx, const json& request, bool explicitInstances
 
   const double now = ctx.clock.epochSeconds();
   json tasks, failures;
-  auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
-    tasks = json::array();
-    failures = json::array();
-    std::vector<InstanceSlot> slots;
-    if (explicitInstances) {
-      for (const auto& r : refs) {
-        std::string ref = r.is_string() ? r.get<std::string>() : "";
-        auto id = containerInstanceIdFromRef(ref, plan->cluster);
-        std::optional<CachedObject> obj;
-        if (id) obj = ctx.cache.get(keys::containerInstance(plan->cluster, *id));
-        if (!obj || obj->doc.value("status", "") == "INACTIVE") {
-          failures.push_back({{"arn", id ? containerInstanceArn(ctx.account, plan->cluster, *id) : ref}, {"reason", "MISSING"}});
-          continue;
+  Result<store::TxnResult> txn = store::TxnResult{};
+  ctx.placement->withPlacementLock(plan->cluster, [&] {
+    txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
+      tasks = json::array();
+      failures = json::array();
+      scheduler::PlacementRequest placement = plan->placement;
+      std::vector<std::string> namedIds;
+      if (explicitInstances) {
+        // StartTask: one task on each named instance, no strategies.
+        placement.strategies.clear();
+        for (const auto& r : refs) {
+          std::string ref = r.is_string() ? r.get<std::string>() : "";
+          auto id = containerInstanceIdFromRef(ref, plan->cluster);
+          std::optional<CachedObject> obj;
+          if (id) obj = ctx.cache.get(keys::containerInstance(plan->cluster, *id));
+          if (!obj || obj->doc.value("status", "") == "INACTIVE") {
+            failures.push_back({{"arn", id ? containerInstanceArn(ctx.account, plan->cluster, *id) : ref}, {"reason", "MISSING"}});
+            continue;
+          }
+          namedIds.push_back(*id);
         }
-        slots.push_back(slotFor(keys::containerInstance(plan->cluster, *id), *obj));
+        placement.count = static_cast<int>(namedIds.size());
+        placement.constraints.erase(std::remove_if(placement.constraints.begin(), placement.constraints.end(),
+                                                   [](const scheduler::Constraint& c) {
+                                                     return c.type == scheduler::Constraint::Type::kDistinctInstance;
+                                                   }),
+                                    placement.constraints.end());
+      } else {
+        placement.count = count;
       }
-    } else {
-      bool anyRegistered = false;
-      ctx.cache.scan(keys::clusterScoped(keys::kContainerInstances, plan->cluster), "",
-                     [&](const std::string& key, const CachedObject& o) {
-                       std::string status = o.doc.value("status", "");
-                       if (status == "INACTIVE") return true;
-                       anyRegistered = true;
-                       // DRAINING instances take no new tasks and are not reported as failures.
-                       if (status == "ACTIVE") slots.push_back(slotFor(key, o));
-                       return true;
-                     });
-      if (!anyRegistered) return invalid("No Container Instances were found in your cluster.");
-      if (slots.empty()) {
+      if (explicitInstances && namedIds.empty()) return store::TxnRequest{};
+      PlacementDecision d = decide(ctx, *plan, placement, explicitInstances, namedIds);
+      if (!explicitInstances && !d.anyRegistered) return invalid("No Container Instances were found in your cluster.");
+      if (!explicitInstances && !d.anyActive) {
         failures.push_back({{"reason", "MISSING"},
                             {"detail", "No ACTIVE container instance in cluster " + plan->cluster + " (all are DRAINING)."}});
+        return store::TxnRequest{};
       }
-    }
+      std::set<std::pair<std::string, std::string>> seen;
+      for (const auto& [arn, reason] : d.rejections)
+        if (seen.emplace(arn, reason).second) failures.push_back({{"arn", arn}, {"reason", reason}});
 
-    std::vector<PlacementCandidate> candidates;
-    for (const auto& s : slots) candidates.push_back(s.candidate);
-    store::TxnRequest txn;
-    auto placeOne = [&](std::span<const PlacementCandidate> among, std::size_t offset) -> bool {
-      auto result = place(PlacementRequest{plan->demand}, among);
-      if (!result.chosen) {
-        addFailures(failures, result.failures);
-        return false;
+      store::TxnRequest txn;
+      std::vector<json> instanceDocs;
+      for (const auto& c : d.chosen) {
+        auto obj = ctx.cache.get(c.key);
+        if (!obj) return Error::make(ErrorCode::kConflict, "container instance vanished during placement", c.key);
+        json doc = obj->doc;
+        auto remaining = remainingResourcesOf(doc);
+        for (int n = 0; n < c.tasks; ++n) reserve(remaining, plan->demand);
+        setRemainingResources(doc, remaining);
+        doc["version"] = doc.value("version", std::int64_t{0}) + 1;
+        // Pinned to what placement saw: if the instance changed since, the
+        // compare fails and commitWithRetry places the round again.
+        txn.compares.push_back({c.key, c.snapshotRevision});
+        txn.ops.push_back(store::Op::put(c.key, doc.dump()));
+        instanceDocs.push_back(std::move(doc));
       }
-      std::size_t i = offset + *result.chosen;
-      reserve(candidates[i].remaining, plan->demand);
-      slots[i].touched = true;
-      const std::string id = ctx.random.ecsId();
-      const std::string instanceId = slots[i].object.doc.value("berth", json::object()).value("id", "");
-      json doc = newTaskDoc(ctx, *plan, id, instanceId, slots[i].object.doc, now);
-      const std::string key = keys::task(plan->cluster, id);
-      txn.compares.push_back({key, 0});
-      txn.ops.push_back(store::Op::put(key, doc.dump()));
-      tasks.push_back(renderTask(doc, true));
-      return true;
-    };
-    if (explicitInstances) {
-      // StartTask: one task on each named instance.
-      for (std::size_t i = 0; i < candidates.size(); ++i) placeOne(std::span(candidates).subspan(i, 1), i);
-    } else {
-      for (int n = 0; n < count && !slots.empty(); ++n)
-        if (!placeOne(candidates, 0)) break;  // the rest would fail the same way
-    }
-    for (std::size_t i = 0; i < slots.size(); ++i) {
-      if (!slots[i].touched) continue;
-      json doc = slots[i].object.doc;
-      setRemainingResources(doc, candidates[i].remaining);
-      doc["version"] = doc.value("version", std::int64_t{0}) + 1;
-      txn.compares.push_back({slots[i].key, slots[i].object.modRevision});
-      txn.ops.push_back(store::Op::put(slots[i].key, doc.dump()));
-    }
-    return txn;
+      for (std::size_t slot : d.order) {
+        const json& instanceDoc = instanceDocs[slot];
+        const std::string id = ctx.random.ecsId();
+        const std::string instanceId = instanceDoc.value("berth", json::object()).value("id", "");
+        json doc = newTaskDoc(ctx, *plan, id, instanceId, instanceDoc, now);
+        const std::string key = keys::task(plan->cluster, id);
+        txn.compares.push_back({key, 0});
+        txn.ops.push_back(store::Op::put(key, doc.dump()));
+        tasks.push_back(renderTask(doc, true));
+      }
+      return txn;
+    });
   });
   if (!txn.ok()) return txn.takeError();
   return json{{"tasks", tasks}, {"failures", failures}};
