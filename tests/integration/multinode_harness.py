@@ -50,12 +50,15 @@ import tempfile
 import time
 
 from agent_harness import (AgentProcess, TempRoot, agent_network_args, build_busybox_layout, cleanup_agent_dir,
-                           cleanup_agent_network, pid_alive, stop_pid, wait_for)
-from berth_harness import ACCOUNT, REGION, BerthServer
+                           pid_alive, wait_for)
+from berth_harness import BerthServer
 
 LINK_PREFIX = "10.250"  # 10.250.K.0/24 per run; see the module docstring
 SKOPEO = "/usr/bin/skopeo"
-REQUIRED_TOOLS = ("/usr/bin/nsenter", "/usr/bin/unshare", "/usr/sbin/ip", SKOPEO)
+REQUIRED_TOOLS = ("/usr/bin/nsenter", "/usr/bin/unshare", "/usr/sbin/ip", "/usr/bin/ss", SKOPEO)
+# One record per live run: what it made and which process owns it, so a run
+# killed before its cleanup (a ctest timeout) is swept by the next one.
+RUNS_DIR = "/run/berth-multinode"
 
 # Runs inside the node's fresh mount namespace, then execs the agent ("$@").
 # Keeps the host's cgroup tree (moved aside, then back over the new sysfs).
@@ -157,7 +160,12 @@ class MultiNodeCluster:
         self.specs = list(specs)
         # Per-run suffix: names of namespaces, links and the cluster never meet
         # another run's (other engineers run tests at the same time).
-        self.run_id = "%05d" % ((os.getpid() * 7919 + int(time.time() * 1000)) % 100000)
+        seed = os.getpid() * 7919 + int(time.time() * 1000)
+        self.run_id = "%05d" % (seed % 100000)
+        while (os.path.exists("/sys/class/net/bmn" + self.run_id) or os.path.exists("/run/netns/berth-mn-%s-0" % self.run_id)
+               or os.path.exists(os.path.join(RUNS_DIR, self.run_id + ".json"))):
+            seed += 1
+            self.run_id = "%05d" % (seed % 100000)
         self.cluster = cluster or "%s-%s" % (name, self.run_id)
         self.root = TempRoot(prefix="berth-%s-" % name)
         self.bridge = "bmn" + self.run_id
@@ -182,10 +190,13 @@ class MultiNodeCluster:
         return "%s.%d.1" % (LINK_PREFIX, self.subnet_octet)
 
     def start(self, agent_timeout=30):
+        sweep_stale_runs()
         try:
+            self._record()
             self._make_bridge()
             for i, spec in enumerate(self.specs):
                 self.nodes.append(self._make_node(i, spec))
+            self._record()  # with the node dirs, before any agent starts
             self.server = BerthServer(data_dir=self.root.sub("server"), listen="%s:0" % self.server_address)
             self.server.start()
             for node in self.nodes:
@@ -210,8 +221,10 @@ class MultiNodeCluster:
 
     def _make_bridge(self):
         self.subnet_octet = self._pick_subnet()
-        run(["ip", "link", "add", self.bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0"])
+        _must_not_exist(links=[self.bridge])
         self._made_links.append(self.bridge)
+        self._record()
+        run(["ip", "link", "add", self.bridge, "type", "bridge", "stp_state", "0", "forward_delay", "0"])
         _quiet_ipv6(self.bridge)
         run(["ip", "addr", "add", self.server_address + "/24", "dev", self.bridge])
         run(["ip", "link", "set", self.bridge, "up"])
@@ -221,12 +234,14 @@ class MultiNodeCluster:
         host_veth, node_veth = "vmn%sh%d" % (self.run_id, i), "vmn%sn%d" % (self.run_id, i)
         address = "%s.%d.%d" % (LINK_PREFIX, self.subnet_octet, 10 + i)
         node = Node(i, spec, netns, host_veth, node_veth, address, self.root.sub("node%d" % i))
-        run(["ip", "netns", "add", netns])
+        _must_not_exist(links=[host_veth], namespaces=[netns])  # cleanup removes what it recorded
         self._made_netns.append(netns)
+        self._made_links.append(host_veth)
+        self._record()
+        run(["ip", "netns", "add", netns])
         node.net_inode = netns_inode(node.netns_path)
         run(["ip", "-n", netns, "link", "set", "lo", "up"])
         run(["ip", "link", "add", host_veth, "type", "veth", "peer", "name", node_veth, "netns", netns])
-        self._made_links.append(host_veth)
         _quiet_ipv6(host_veth)
         run(["ip", "link", "set", host_veth, "master", self.bridge, "up"])
         run(["ip", "-n", netns, "addr", "add", address + "/24", "dev", node_veth])
@@ -271,8 +286,28 @@ class MultiNodeCluster:
         """The node loses its link to the server: packets are dropped, nothing answers."""
         run(["ip", "link", "set", self.nodes[index].host_veth, "down"])
 
-    def reconnect(self, index):
-        run(["ip", "link", "set", self.nodes[index].host_veth, "up"])
+    def reconnect(self, index, timeout=5):
+        """Undoes cut_off; returns once the link carries packets again (both
+        ends have carrier and the bridge port forwards), so a connection the
+        caller opens right after does not lose its first SYN."""
+        node = self.nodes[index]
+        run(["ip", "link", "set", node.host_veth, "up"])
+        # Addresses that failed to resolve while cut off would hold back the
+        # first packets for a second: forget them on both ends.
+        run(["ip", "-n", node.netns, "neigh", "flush", "dev", node.node_veth], check=False)
+        run(["ip", "neigh", "flush", "to", node.address, "dev", self.bridge], check=False)
+        wait_for(lambda: self.link_usable(node), bool, timeout, interval=0.02,
+                 what="the link of node %d to come back" % index)
+
+    def link_usable(self, node):
+        def read(name):
+            try:
+                with open("/sys/class/net/%s/%s" % (node.host_veth, name)) as f:
+                    return f.read().strip()
+            except OSError:
+                return ""
+        node_side = run(["ip", "-n", node.netns, "-o", "link", "show", node.node_veth], check=False).stdout
+        return read("operstate") == "up" and read("brport/state") == "3" and "LOWER_UP" in node_side and " state UP " in node_side
 
     # --- images ---------------------------------------------------------------------
     def push_busybox(self, repository="busybox-mn", tag="latest"):
@@ -303,51 +338,134 @@ class MultiNodeCluster:
         raise AssertionError("no node registered as %s" % instance_arn)
 
     # --- cleanup ---------------------------------------------------------------------
+    def _record(self):
+        """Writes what this run made (before making it) for sweep_stale_runs."""
+        os.makedirs(RUNS_DIR, exist_ok=True)
+        record = {"pid": os.getpid(), "started": _start_time(os.getpid()), "root": self.root.path,
+                  "netns": self._made_netns, "links": self._made_links,
+                  "nodeDirs": [n.data_dir for n in self.nodes]}
+        tmp = os.path.join(RUNS_DIR, ".%s.tmp" % self.run_id)
+        with open(tmp, "w") as f:
+            json.dump(record, f)
+        os.rename(tmp, os.path.join(RUNS_DIR, self.run_id + ".json"))
+
     def cleanup(self):
-        """Removes everything start() made, in dependency order; returns problems."""
+        """Removes everything start() made, in dependency order; returns problems.
+        Safe to call twice."""
         problems = []
         for node in self.nodes:
             if node.agent is not None:
                 node.agent.stop()
         for node in self.nodes:
             problems += cleanup_agent_dir(node.data_dir, remove=False)
-            problems += self._empty_namespace(node)
+            problems += _empty_namespace(node.netns, node.net_inode)
+        # Task bridges, iptables rules and CNI state of the agents live inside
+        # the namespaces (and their data dirs): deleting those removes them.
+        problems += _remove_links_and_namespaces(self._made_netns, self._made_links)
         for node in self.nodes:
-            problems += cleanup_agent_network(node.network)  # task bridges live in the namespace; be thorough
-        for netns in reversed(self._made_netns):
-            run(["ip", "netns", "del", netns], check=False)
-            if os.path.exists("/run/netns/" + netns):
-                problems.append("namespace left: " + netns)
-        self._made_netns = []
-        for link in reversed(self._made_links):
-            if os.path.exists("/sys/class/net/" + link):
-                run(["ip", "link", "del", link], check=False)
-            if os.path.exists("/sys/class/net/" + link):
-                problems.append("link left: " + link)
-        self._made_links = []
+            node.net_inode = None
+        self._made_netns, self._made_links = [], []
         if self.server is not None:
             rc = self.server.stop()
             if rc not in (0, None):
                 problems.append("server exited with %s" % rc)
             self.server = None
         self.root.remove()
+        if os.path.exists(self.root.path):
+            problems.append("dir left: " + self.root.path)
+        try:
+            os.remove(os.path.join(RUNS_DIR, self.run_id + ".json"))
+        except FileNotFoundError:
+            pass
         return problems
 
-    def _empty_namespace(self, node):
-        """Kills (by PID) whatever still runs in the node's namespace: after the
-        agent and its containers are gone, nothing should."""
-        if node.net_inode is None:
-            return []
-        left = pids_in_netns(node.net_inode)
-        for pid in left:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        deadline = time.time() + 5
-        while time.time() < deadline and any(pid_alive(p) for p in left):
-            time.sleep(0.05)
-        return ["process %d (%s) left in %s" % (p, _comm(p), node.netns) for p in left]
+
+def _must_not_exist(links=(), namespaces=()):
+    taken = [l for l in links if os.path.exists("/sys/class/net/" + l)]
+    taken += [n for n in namespaces if os.path.exists("/run/netns/" + n)]
+    if taken:
+        raise RuntimeError("already exist (another run's?): %s" % taken)
+
+
+def _start_time(pid):
+    """A process's start time (clock ticks since boot): with the PID, names it uniquely."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return int(f.read().rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _empty_namespace(netns, inode):
+    """Kills (by PID) whatever still runs in a test-made namespace: after the
+    agent and its containers are gone, nothing should. Only while the
+    namespace's name still points at `inode` (an inode number is reused once
+    its namespace is gone)."""
+    path = "/run/netns/" + netns
+    if inode is None or not os.path.exists(path) or netns_inode(path) != inode:
+        return []
+    left = pids_in_netns(inode)
+    names = {p: _comm(p) for p in left}
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    deadline = time.time() + 5
+    while time.time() < deadline and any(pid_alive(p) for p in left):
+        time.sleep(0.05)
+    return ["process %d (%s) left in %s" % (p, names[p], netns) for p in left]
+
+
+def _remove_links_and_namespaces(namespaces, links):
+    problems = []
+    for netns in reversed(namespaces):
+        if os.path.exists("/run/netns/" + netns):
+            run(["ip", "netns", "del", netns], check=False)
+        if os.path.exists("/run/netns/" + netns):
+            problems.append("namespace left: " + netns)
+    for link in reversed(links):
+        if os.path.exists("/sys/class/net/" + link):
+            run(["ip", "link", "del", link], check=False)
+        if os.path.exists("/sys/class/net/" + link):
+            problems.append("link left: " + link)
+    return problems
+
+
+def sweep_stale_runs():
+    """Removes what earlier runs made whose owning process is gone (killed
+    before its cleanup ran): their containers, namespace processes,
+    namespaces, links and dirs. Runs whose owner lives are left alone."""
+    if not os.path.isdir(RUNS_DIR):
+        return
+    for entry in os.listdir(RUNS_DIR):
+        if not entry.endswith(".json"):
+            continue
+        path = os.path.join(RUNS_DIR, entry)
+        try:
+            with open(path) as f:
+                record = json.load(f)
+        except (OSError, ValueError):
+            continue
+        pid = record.get("pid")
+        if pid and pid_alive(pid) and _start_time(pid) == record.get("started"):
+            continue
+        for data_dir in record.get("nodeDirs", []):
+            if os.path.isdir(data_dir):
+                cleanup_agent_dir(data_dir, remove=False)
+        for netns in record.get("netns", []):
+            if os.path.exists("/run/netns/" + netns):
+                _empty_namespace(netns, netns_inode("/run/netns/" + netns))
+        _remove_links_and_namespaces(record.get("netns", []), record.get("links", []))
+        root = record.get("root")
+        if root and os.path.basename(root).startswith("berth-") and os.path.isdir(root):
+            stale = TempRoot.__new__(TempRoot)
+            stale.path = root
+            stale.remove()
+        try:
+            os.remove(path)
+        except FileNotFoundError:
+            pass
 
 
 def _comm(pid):
