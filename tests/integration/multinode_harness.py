@@ -3,12 +3,12 @@
 Topology (made and removed by the harness; nothing else on the machine is used):
 
     root namespace                          namespace berth-mn-<run>-<i>
-    ┌───────────────────────────┐           ┌──────────────────────────────┐
-    │ bridge bmn<run>           │ veth pair │ vmn<run>n<i>  10.250.K.(10+i)│
-    │   10.250.K.1/24  <────────┼───────────┼─> berth agent --server       │
-    │   berth server listens    │ vmn<run>h<i>   http://10.250.K.1:PORT     │
-    │   here (and only here)    │           │ lo up; no default route      │
-    └───────────────────────────┘           └──────────────────────────────┘
+    +---------------------------+           +-------------------------------+
+    | bridge bmn<run>           | veth pair | vmn<run>n<i>  10.250.K.(10+i) |
+    |   10.250.K.1/24  <--------+-----------+-> berth agent --server        |
+    |   berth server listens    | vmn<run>h<i>   http://10.250.K.1:PORT     |
+    |   here (and only here)    |           | lo up; no default route       |
+    +---------------------------+           +-------------------------------+
 
 Addresses come from 10.250.0.0/16 (LINK_PREFIX), one /24 per run: K is picked
 from the run's suffix, skipping any /24 the root namespace already has an
@@ -116,11 +116,12 @@ def mounts_in(pid, under):
 class NodeSpec:
     """What one node registers as: its availability zone and custom attributes."""
 
-    def __init__(self, zone, attributes=None, cpu=2048, memory=1024):
+    def __init__(self, zone, attributes=None, cpu=2048, memory=1024, extra_args=()):
         self.zone = zone
         self.attributes = dict(attributes or {})
         self.cpu = cpu
         self.memory = memory
+        self.extra_args = list(extra_args)  # more `berth agent` flags
 
 
 class Node:
@@ -156,13 +157,15 @@ class MultiNodeCluster:
     """A server on a test-made bridge and one agent per NodeSpec, each in its own
     network namespace. Use as a context manager, or start() / cleanup()."""
 
-    def __init__(self, specs, cluster=None, name="multinode"):
+    def __init__(self, specs, cluster=None, name="multinode", server_args=()):
         self.specs = list(specs)
+        self.server_args = list(server_args)  # more `berth server` flags
         # Per-run suffix: names of namespaces, links and the cluster never meet
         # another run's (other engineers run tests at the same time).
         seed = os.getpid() * 7919 + int(time.time() * 1000)
         self.run_id = "%05d" % (seed % 100000)
-        while (os.path.exists("/sys/class/net/bmn" + self.run_id) or os.path.exists("/run/netns/berth-mn-%s-0" % self.run_id)
+        while (os.path.exists("/sys/class/net/bmn" + self.run_id)
+               or os.path.exists("/run/netns/berth-mn-%s-0" % self.run_id)
                or os.path.exists(os.path.join(RUNS_DIR, self.run_id + ".json"))):
             seed += 1
             self.run_id = "%05d" % (seed % 100000)
@@ -197,7 +200,8 @@ class MultiNodeCluster:
             for i, spec in enumerate(self.specs):
                 self.nodes.append(self._make_node(i, spec))
             self._record()  # with the node dirs, before any agent starts
-            self.server = BerthServer(data_dir=self.root.sub("server"), listen="%s:0" % self.server_address)
+            self.server = BerthServer(data_dir=self.root.sub("server"), extra_args=self.server_args,
+                                      listen="%s:0" % self.server_address)
             self.server.start()
             for node in self.nodes:
                 self.start_agent(node.index, timeout=agent_timeout)
@@ -260,6 +264,8 @@ class MultiNodeCluster:
     def start_agent(self, index, timeout=30):
         """Starts (or restarts, on the same data dir) node `index`'s agent."""
         node = self.nodes[index]
+        if node.agent is not None and node.agent.alive():
+            raise RuntimeError("node %d's agent is still running (pid %d)" % (index, node.agent.pid))
         if not node.network:
             net_args, node.network = agent_network_args(seed=index)
             node.net_args = net_args
@@ -267,6 +273,7 @@ class MultiNodeCluster:
         args = ["--availability-zone", spec.zone, "--cpu", str(spec.cpu), "--memory", str(spec.memory)]
         for key, value in sorted(spec.attributes.items()):
             args += ["--attribute", "%s=%s" % (key, value)]
+        args += spec.extra_args
         agent = AgentProcess("http://%s:%d" % (self.server_address, self.server.port), self.cluster,
                              node.data_dir, args + node.net_args, command_prefix=self.agent_command_prefix(node))
         agent.network = node.network
@@ -307,7 +314,8 @@ class MultiNodeCluster:
             except OSError:
                 return ""
         node_side = run(["ip", "-n", node.netns, "-o", "link", "show", node.node_veth], check=False).stdout
-        return read("operstate") == "up" and read("brport/state") == "3" and "LOWER_UP" in node_side and " state UP " in node_side
+        forwarding = read("operstate") == "up" and read("brport/state") == "3"  # 3: BR_STATE_FORWARDING
+        return forwarding and "LOWER_UP" in node_side and " state UP " in node_side
 
     # --- images ---------------------------------------------------------------------
     def push_busybox(self, repository="busybox-mn", tag="latest"):
