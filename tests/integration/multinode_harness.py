@@ -50,7 +50,7 @@ import tempfile
 import time
 
 from agent_harness import (AgentProcess, TempRoot, agent_network_args, build_busybox_layout, cleanup_agent_dir,
-                           pid_alive, wait_for)
+                           pid_alive, stop_pid, wait_for)
 from berth_harness import BerthServer
 
 LINK_PREFIX = "10.250"  # 10.250.K.0/24 per run; see the module docstring
@@ -203,6 +203,7 @@ class MultiNodeCluster:
             self.server = BerthServer(data_dir=self.root.sub("server"), extra_args=self.server_args,
                                       listen="%s:0" % self.server_address)
             self.server.start()
+            self._record()  # with the server's PID
             for node in self.nodes:
                 self.start_agent(node.index, timeout=agent_timeout)
             for node in self.nodes:
@@ -352,6 +353,8 @@ class MultiNodeCluster:
         record = {"pid": os.getpid(), "started": _start_time(os.getpid()), "root": self.root.path,
                   "netns": self._made_netns, "links": self._made_links,
                   "nodeDirs": [n.data_dir for n in self.nodes]}
+        if self.server is not None and self.server.proc is not None:
+            record["server"] = {"pid": self.server.proc.pid, "started": _start_time(self.server.proc.pid)}
         tmp = os.path.join(RUNS_DIR, ".%s.tmp" % self.run_id)
         with open(tmp, "w") as f:
             json.dump(record, f)
@@ -393,6 +396,12 @@ def _must_not_exist(links=(), namespaces=()):
     taken += [n for n in namespaces if os.path.exists("/run/netns/" + n)]
     if taken:
         raise RuntimeError("already exist (another run's?): %s" % taken)
+
+
+def _same_process_alive(record):
+    """Whether {"pid", "started"} still names a live process (not a reused PID)."""
+    pid = record.get("pid")
+    return bool(pid) and pid_alive(pid) and _start_time(pid) == record.get("started")
 
 
 def _start_time(pid):
@@ -455,9 +464,11 @@ def sweep_stale_runs():
                 record = json.load(f)
         except (OSError, ValueError):
             continue
-        pid = record.get("pid")
-        if pid and pid_alive(pid) and _start_time(pid) == record.get("started"):
+        if _same_process_alive(record):
             continue
+        server = record.get("server") or {}
+        if _same_process_alive(server):
+            stop_pid(server["pid"])  # it listened on the bridge address about to go
         for data_dir in record.get("nodeDirs", []):
             if os.path.isdir(data_dir):
                 cleanup_agent_dir(data_dir, remove=False)
