@@ -268,6 +268,7 @@ void ServerRuntime::shutdown() {
   }
   p.housekeepingCv.notify_all();
   if (p.housekeeper.joinable()) p.housekeeper.join();
+  p.placement.reset();  // unhooks its cache observer first
   p.cache.reset();
   p.store->close();  // queued writes commit, SQLite closes cleanly
   p.logStore->close();
