@@ -252,6 +252,7 @@ scheduler::Resources toScheduler(const InstanceResources& r) {
   out.memory = r.memory;
   out.ports = sortedPorts(r.ports);
   out.portsUdp = sortedPorts(r.portsUdp);
+  out.gpus = static_cast<std::int64_t>(r.gpus.size());
   return out;
 }
 
@@ -261,6 +262,7 @@ scheduler::Resources toScheduler(const TaskDemand& d) {
   out.memory = d.memory;
   out.ports = sortedPorts(d.ports);
   out.portsUdp = sortedPorts(d.portsUdp);
+  out.gpus = d.gpus;
   return out;
 }
 

@@ -258,9 +258,10 @@ Result<LaunchPlan> prepareLaunch(EcsContext& ctx, const json& request) {
 }
 
 json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, const std::string& instanceId,
-                const json& instanceDoc, double now) {
+                const json& instanceDoc, const TaskDemand& reserved, double now) {
   const std::string arn = taskArn(ctx.account, p.cluster, id);
   json containers = json::array(), essential = json::array();
+  auto gpuCursor = reserved.gpuIds.begin();
   for (const auto& c : arrayOrEmpty(p.taskDefinition, "containerDefinitions")) {
     const std::string name = stringOr(c, "name", "");
     const json* ov = findContainerOverride(p.overrides, name);
@@ -281,6 +282,14 @@ json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, con
     };
     if (auto m = pick("memory")) container["memory"] = std::to_string(*m);
     if (auto m = pick("memoryReservation")) container["memoryReservation"] = std::to_string(*m);
+    // The instance GPUs this container gets, in order, from the task's share.
+    for (const auto& rr : arrayOrEmpty(c, "resourceRequirements")) {
+      if (stringOr(rr, "type", "") != "GPU") continue;
+      const int want = std::atoi(stringOr(rr, "value", "0").c_str());
+      json ids = json::array();
+      while (static_cast<int>(ids.size()) < want && gpuCursor != reserved.gpuIds.end()) ids.push_back(*gpuCursor++);
+      container["gpuIds"] = ids;
+    }
     containers.push_back(container);
     if (c.value("essential", true)) essential.push_back(name);
   }
@@ -322,7 +331,7 @@ json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, con
       {"cluster", p.cluster},
       {"id", id},
       {"instanceId", instanceId},
-      {"reserved", p.demand.toJson()},
+      {"reserved", reserved.toJson()},
       {"essential", essential},
       {"healthChecked", healthCheckedContainers(p.taskDefinition)},
       {"taskDefinitionKey", p.taskDefinitionKey},
@@ -448,12 +457,24 @@ Result<json> launch(EcsContext& ctx, const json& request, bool explicitInstances
 
       store::TxnRequest txn;
       std::vector<json> instanceDocs;
-      for (const auto& c : d.chosen) {
+      std::vector<std::vector<TaskDemand>> taken(d.chosen.size());  // per chosen instance, per task
+      for (std::size_t slot = 0; slot < d.chosen.size(); ++slot) {
+        const auto& c = d.chosen[slot];
         auto obj = ctx.cache.get(c.key);
         if (!obj) return Error::make(ErrorCode::kConflict, "container instance vanished during placement", c.key);
         json doc = obj->doc;
         auto remaining = remainingResourcesOf(doc);
-        for (int n = 0; n < c.tasks; ++n) reserve(remaining, plan->demand);
+        for (int n = 0; n < c.tasks; ++n) {
+          // The snapshot and the document agree unless accounting is broken;
+          // the document is what commits, so it has the last word.
+          if (auto why = shortfall(remaining, plan->demand)) {
+            log::error("placement chose an instance its document says is full", {{"instance", c.key}, {"reason", *why}});
+            json item = {{"arn", doc.value("containerInstanceArn", "")}, {"reason", *why}};
+            if (seen.emplace(item["arn"], *why).second) failures.push_back(item);
+            continue;
+          }
+          taken[slot].push_back(reserve(remaining, plan->demand));
+        }
         setRemainingResources(doc, remaining);
         doc["version"] = doc.value("version", std::int64_t{0}) + 1;
         // Pinned to what placement saw: if the instance changed since, the
@@ -462,11 +483,13 @@ Result<json> launch(EcsContext& ctx, const json& request, bool explicitInstances
         txn.ops.push_back(store::Op::put(c.key, doc.dump()));
         instanceDocs.push_back(std::move(doc));
       }
+      std::vector<std::size_t> used(d.chosen.size(), 0);
       for (std::size_t slot : d.order) {
+        if (used[slot] >= taken[slot].size()) continue;  // refused above
         const json& instanceDoc = instanceDocs[slot];
         const std::string id = ctx.random.ecsId();
         const std::string instanceId = instanceDoc.value("berth", json::object()).value("id", "");
-        json doc = newTaskDoc(ctx, *plan, id, instanceId, instanceDoc, now);
+        json doc = newTaskDoc(ctx, *plan, id, instanceId, instanceDoc, taken[slot][used[slot]++], now);
         const std::string key = keys::task(plan->cluster, id);
         txn.compares.push_back({key, 0});
         txn.ops.push_back(store::Op::put(key, doc.dump()));

@@ -638,3 +638,35 @@ TEST_F(TaskOpsTest, HealthIsStoredPerContainerAndDerivedForTheTask) {
 
 }  // namespace
 }  // namespace berth::control
+
+namespace berth::control {
+namespace {
+
+// GPUs: an instance registers GPU ids; each task takes as many as its
+// containers' resourceRequirements ask for, the containers show which, a task
+// that finds too few fails with RESOURCE:GPU, and stopping gives them back.
+TEST_F(TaskOpsTest, GpusAreReservedByIdAndGivenBack) {
+  json resources = totalResources(4096, 8192);
+  resources.push_back({{"name", "GPU"}, {"type", "STRINGSET"}, {"stringSetValue", {"gpu-0", "gpu-1", "gpu-2"}}});
+  json req = {{"cluster", "prod"}, {"totalResources", resources}};
+  const std::string ci =
+      mustOk(registerContainerInstance(ctx(), req), "RegisterContainerInstance")["containerInstance"]["containerInstanceArn"];
+  registerTd(json{{"family", "cuda"},
+                  {"containerDefinitions",
+                   {{{"name", "train"}, {"image", "x"}, {"memory", 64}, {"resourceRequirements", {{{"type", "GPU"}, {"value", "2"}}}}}}}});
+  json r = run(json{{"taskDefinition", "cuda"}, {"count", 2}});
+  ASSERT_EQ(r["tasks"].size(), 1u) << r.dump();
+  EXPECT_EQ(r["failures"], (json{{{"arn", ci}, {"reason", "RESOURCE:GPU"}}}));
+  EXPECT_EQ(r["tasks"][0]["containers"][0]["gpuIds"], (json{"gpu-0", "gpu-1"}));
+  auto gpus = [&] { return resource(instance(ci)["remainingResources"], "GPU")["stringSetValue"]; };
+  EXPECT_EQ(gpus(), json{"gpu-2"});
+  EXPECT_EQ(resource(instance(ci)["registeredResources"], "GPU")["stringSetValue"], (json{"gpu-0", "gpu-1", "gpu-2"}));
+  report(r["tasks"][0]["taskArn"], json{{"status", "STOPPED"}});
+  EXPECT_EQ(gpus(), (json{"gpu-0", "gpu-1", "gpu-2"}));
+  json again = run(json{{"taskDefinition", "cuda"}});
+  ASSERT_EQ(again["tasks"].size(), 1u);
+  EXPECT_EQ(again["tasks"][0]["containers"][0]["gpuIds"], (json{"gpu-0", "gpu-1"}));
+}
+
+}  // namespace
+}  // namespace berth::control
