@@ -74,7 +74,6 @@ struct PlacementIndex::Cluster {
     std::int64_t pending = 0;
   };
 
-  std::mutex placementMu;
   std::mutex dataMu;
   scheduler::ClusterSnapshot snapshot;
   scheduler::PlacementMemo memo;
@@ -214,10 +213,19 @@ void PlacementIndex::observe(const std::string& key, const CachedObject*, const 
   }
 }
 
-void PlacementIndex::withPlacementLock(const std::string& cluster, const std::function<void()>& fn) {
+void PlacementIndex::resync(const std::string& cluster, const std::vector<std::string>& instanceIds) {
+  std::vector<std::optional<CachedObject>> docs;  // read before taking the data lock
+  for (const auto& id : instanceIds) docs.push_back(cache_.get(keys::containerInstance(cluster, id)));
   Cluster* c = find(cluster);
-  std::lock_guard lock(c->placementMu);
-  fn();
+  std::lock_guard lock(c->dataMu);
+  for (std::size_t n = 0; n < instanceIds.size(); ++n) {
+    const auto& id = instanceIds[n];
+    auto it = c->byId.find(id);
+    if (!docs[n]) continue;  // deleted: the observer removes it
+    // The observer may have applied a newer write since the read above.
+    if (it != c->byId.end() && docs[n]->modRevision < c->revisions[it->second]) continue;
+    c->putInstance(id, keys::containerInstance(cluster, id), docs[n]->doc, docs[n]->modRevision);
+  }
 }
 
 void PlacementIndex::read(const std::string& cluster, const std::function<void(ClusterPlacementView&)>& fn) {

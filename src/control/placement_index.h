@@ -4,14 +4,17 @@
 // task counts per group) kept in step with the StateCache through an observer,
 // so placing a task reads no JSON and scans no tasks.
 //
-// Locking. Each cluster has two locks:
-//  * the placement lock, held by a launcher from placement to commit (so two
-//    RunTasks on one cluster never pick the same room: the second places
-//    against the first's committed result) — see withPlacementLock();
-//  * the data lock, held briefly by the observer (under the cache's write
-//    lock) and by readers. Never call into the StateCache while holding it.
-// Launchers commit while holding the placement lock but not the data lock, so
-// the cache observer can apply their write and they can waitForRevision.
+// Launches are serialized per cluster through launches() (a BatchCombiner
+// lane): one batch places every queued launch against the snapshot, marking
+// what it placed in the snapshot itself so later launches of the batch see
+// it, and commits them in one transaction. When that commit lands the
+// observer rewrites the touched instances from their documents; when it does
+// not, resync() does. Two batches of a cluster never overlap, so nothing else
+// places against those marks.
+//
+// Each cluster's snapshot has a data lock, held briefly by the observer (under
+// the cache's write lock) and by read(). Never call into the StateCache while
+// holding it (read()'s callback must not).
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -20,6 +23,7 @@
 #include <string>
 #include <unordered_map>
 
+#include "control/batch_combiner.h"
 #include "control/resources.h"
 #include "control/state_cache.h"
 #include "scheduler/placement.h"
@@ -46,11 +50,14 @@ class PlacementIndex {
   PlacementIndex(const PlacementIndex&) = delete;
   PlacementIndex& operator=(const PlacementIndex&) = delete;
 
-  // Runs `fn` holding the cluster's placement lock (not the data lock).
-  void withPlacementLock(const std::string& cluster, const std::function<void()>& fn);
+  // The per-cluster lanes launches are serialized (and batched) on.
+  BatchCombiner& launches() { return launches_; }
   // Runs `fn` with the cluster's snapshot under its data lock. `fn` must not
   // call into the StateCache. A cluster with no instances has an empty snapshot.
   void read(const std::string& cluster, const std::function<void(ClusterPlacementView&)>& fn);
+  // Rebuilds these instances from their cached documents and task tallies,
+  // dropping what a launch batch marked in the snapshot but did not commit.
+  void resync(const std::string& cluster, const std::vector<std::string>& instanceIds);
 
   // Tasks not STOPPED on an instance: RUNNING and the rest (PENDING and
   // friends), as DescribeContainerInstances counts them.
@@ -69,6 +76,7 @@ class PlacementIndex {
   void observe(const std::string& key, const CachedObject* before, const CachedObject* after);
 
   StateCache& cache_;
+  BatchCombiner launches_;
   std::uint64_t observerId_ = 0;
   std::mutex mu_;  // guards clusters_ (the map, not the clusters)
   std::unordered_map<std::string, std::unique_ptr<Cluster>> clusters_;

@@ -341,165 +341,196 @@ json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, con
   return task;
 }
 
-// One instance a launch places tasks on: the snapshot's view of it and the
-// tasks it gets.
-struct ChosenInstance {
-  std::string key;
-  std::int64_t snapshotRevision = 0;  // the instance revision placement saw
-  int tasks = 0;
+// One RunTask/StartTask waiting in its cluster's launch lane.
+struct LaunchJob : BatchJob {
+  const LaunchPlan* plan = nullptr;
+  bool explicitInstances = false;
+  int count = 1;
+  std::vector<std::string> namedIds;  // StartTask: the instances that exist
+  json missing = json::array();       // StartTask: failures for the ones that don't
+  // Filled by the batch.
+  Status status = okStatus();
+  json tasks = json::array();
+  json failures = json::array();
 };
 
-// What one placement round decided, copied out of the index's snapshot.
-struct PlacementDecision {
-  std::vector<std::size_t> order;  // per placed task: index into `chosen`
-  std::vector<ChosenInstance> chosen;
+// Where a job's tasks go, decided under the snapshot's data lock.
+struct JobPlacement {
+  std::vector<std::size_t> instances;  // snapshot index per placed task
   std::vector<std::pair<std::string, std::string>> rejections;  // (instance ARN, reason)
-  bool anyRegistered = false;  // some instance not INACTIVE
-  bool anyActive = false;
+  json failures = json::array();  // failures naming no instance
+  std::optional<Error> error;
 };
 
-PlacementDecision decide(EcsContext& ctx, const LaunchPlan& plan, scheduler::PlacementRequest request,
-                         bool explicitInstances, const std::vector<std::string>& namedIds) {
-  PlacementDecision d;
-  ctx.placement->read(plan.cluster, [&](ClusterPlacementView& view) {
-    for (const auto& in : view.snapshot.instances) {
-      if (in.status != "INACTIVE") d.anyRegistered = true;
-      if (in.status == "ACTIVE") d.anyActive = true;
+// Places one job against the snapshot and marks its tasks in it (resources,
+// group counts), so the next job of the batch places around them.
+JobPlacement placeJob(EcsContext& ctx, LaunchJob& job, ClusterPlacementView& view) {
+  JobPlacement out;
+  const LaunchPlan& plan = *job.plan;
+  scheduler::PlacementRequest request = plan.placement;
+  bool anyRegistered = false, anyActive = false;
+  for (const auto& in : view.snapshot.instances) {
+    anyRegistered |= in.status != "INACTIVE";
+    anyActive |= in.status == "ACTIVE";
+  }
+  if (job.explicitInstances) {
+    // StartTask: one task on each named instance; no strategies, no distinctInstance.
+    request.strategies.clear();
+    std::erase_if(request.constraints,
+                  [](const scheduler::Constraint& c) { return c.type == scheduler::Constraint::Type::kDistinctInstance; });
+    for (const auto& id : job.namedIds)
+      if (auto i = view.indexOf(id)) request.onlyInstances.push_back(*i);
+    if (request.onlyInstances.empty()) return out;
+    request.count = static_cast<int>(request.onlyInstances.size());
+  } else {
+    if (!anyRegistered) {
+      out.error = invalid("No Container Instances were found in your cluster.");
+      return out;
     }
-    if (explicitInstances) {
-      for (const auto& id : namedIds)
-        if (auto i = view.indexOf(id)) request.onlyInstances.push_back(*i);
-      if (request.onlyInstances.empty()) return;
-    } else if (!d.anyActive) {
-      return;
+    if (!anyActive) {
+      out.failures.push_back({{"reason", "MISSING"},
+                              {"detail", "No ACTIVE container instance in cluster " + plan.cluster + " (all are DRAINING)."}});
+      return out;
     }
-    auto result = scheduler::place(request, view.snapshot, ctx.random, &view.memo);
-    std::unordered_map<std::size_t, std::size_t> slotOf;  // snapshot index → index in d.chosen
-    for (std::size_t i : result.placed) {
-      auto [it, added] = slotOf.emplace(i, d.chosen.size());
-      if (added) d.chosen.push_back({view.instanceKeys[i], view.instanceRevisions[i], 0});
-      d.chosen[it->second].tasks++;
-      d.order.push_back(it->second);
-    }
-    for (const auto& r : result.rejections) {
-      // RunTask leaves DRAINING instances out of its failures (they take no new tasks).
-      if (!explicitInstances && r.reason == "INACTIVE") continue;
-      d.rejections.emplace_back(view.snapshot.instances[r.instance].arn, r.reason);
-    }
-  });
-  return d;
+    request.count = job.count;
+  }
+  auto result = scheduler::place(request, view.snapshot, ctx.random, &view.memo);
+  const scheduler::GroupId group = view.snapshot.internGroup(plan.group);
+  for (std::size_t i : result.placed) {
+    scheduler::reserve(view.snapshot.instances[i], request.demand, group);
+    out.instances.push_back(i);
+  }
+  for (const auto& r : result.rejections) {
+    // RunTask leaves DRAINING instances out of its failures (they take no new tasks).
+    if (!job.explicitInstances && r.reason == "INACTIVE") continue;
+    out.rejections.emplace_back(view.snapshot.instances[r.instance].arn, r.reason);
+  }
+  return out;
 }
 
-// Places and creates tasks in one transaction: the task documents and the
-// instances' reduced remainingResources commit together, pinned to the
-// instance revisions placement saw. The cluster's placement lock is held from
-// placement to commit, so concurrent launches place against each other's
-// results instead of racing; a write that lands in between (an agent report)
-// fails the compare and the round is placed again.
+// Runs one batch of launches of a cluster: places every job (in order) against
+// the snapshot, then commits all their tasks and the instances' reduced
+// remainingResources in one transaction, pinned to the instance revisions
+// placement saw. A write that lands in between (an agent report on a chosen
+// instance) fails the compare and the batch is placed again.
+void runLaunchBatch(EcsContext& ctx, const std::string& cluster, std::vector<BatchJob*>& batch, double now) {
+  std::vector<LaunchJob*> jobs;
+  for (auto* b : batch) jobs.push_back(static_cast<LaunchJob*>(b));
+  std::vector<std::string> touched;  // instance ids marked in the snapshot by the last attempt
+  auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
+    if (!touched.empty()) ctx.placement->resync(cluster, touched);
+    touched.clear();
+    struct Chosen {
+      std::string key, id;
+      std::int64_t revision = 0;
+    };
+    std::vector<Chosen> chosen;                           // distinct instances, first-use order
+    std::vector<std::vector<std::size_t>> slotsPerJob;    // per job, per task: index into chosen
+    std::vector<JobPlacement> placements;
+    ctx.placement->read(cluster, [&](ClusterPlacementView& view) {
+      std::unordered_map<std::size_t, std::size_t> slotOf;
+      for (auto* job : jobs) {
+        placements.push_back(placeJob(ctx, *job, view));
+        auto& slots = slotsPerJob.emplace_back();
+        for (std::size_t i : placements.back().instances) {
+          auto [it, added] = slotOf.emplace(i, chosen.size());
+          if (added) chosen.push_back({view.instanceKeys[i], view.snapshot.instances[i].id, view.instanceRevisions[i]});
+          slots.push_back(it->second);
+        }
+      }
+    });
+    for (const auto& c : chosen) touched.push_back(c.id);
+
+    store::TxnRequest txn;
+    std::vector<json> docs;  // per chosen instance
+    std::vector<InstanceResources> remaining;
+    for (const auto& c : chosen) {
+      auto obj = ctx.cache.get(c.key);
+      docs.push_back(obj ? obj->doc : json());
+      remaining.push_back(obj ? remainingResourcesOf(obj->doc) : InstanceResources{});
+      // Pinned to what placement saw: if the instance changed since (or is
+      // gone), the compare fails and the batch is placed again.
+      txn.compares.push_back({c.key, c.revision});
+    }
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      LaunchJob& job = *jobs[j];
+      job.tasks = json::array();
+      job.failures = job.missing;
+      job.status = okStatus();
+      if (placements[j].error) {
+        job.status = *placements[j].error;
+        continue;
+      }
+      for (const auto& f : placements[j].failures) job.failures.push_back(f);
+      std::set<std::pair<std::string, std::string>> seen;
+      for (const auto& [arn, reason] : placements[j].rejections)
+        if (seen.emplace(arn, reason).second) job.failures.push_back({{"arn", arn}, {"reason", reason}});
+      for (std::size_t slot : slotsPerJob[j]) {
+        // The snapshot and the document agree unless accounting is broken;
+        // the document is what commits, so it has the last word.
+        if (auto why = shortfall(remaining[slot], job.plan->demand)) {
+          log::error("placement chose an instance its document says is full", {{"instance", chosen[slot].key}, {"reason", *why}});
+          json item = {{"arn", docs[slot].value("containerInstanceArn", "")}, {"reason", *why}};
+          if (seen.emplace(item["arn"], *why).second) job.failures.push_back(item);
+          continue;
+        }
+        TaskDemand taken = reserve(remaining[slot], job.plan->demand);
+        const std::string id = ctx.random.ecsId();
+        json doc = newTaskDoc(ctx, *job.plan, id, chosen[slot].id, docs[slot], taken, now);
+        const std::string key = keys::task(cluster, id);
+        txn.compares.push_back({key, 0});
+        txn.ops.push_back(store::Op::put(key, doc.dump()));
+        job.tasks.push_back(renderTask(doc, true));
+      }
+    }
+    for (std::size_t slot = 0; slot < chosen.size(); ++slot) {
+      json& doc = docs[slot];
+      if (doc.is_null()) continue;
+      setRemainingResources(doc, remaining[slot]);
+      doc["version"] = doc.value("version", std::int64_t{0}) + 1;
+      txn.ops.push_back(store::Op::put(chosen[slot].key, doc.dump()));
+    }
+    return txn;
+  });
+  if (!txn.ok()) {
+    ctx.placement->resync(cluster, touched);
+    for (auto* job : jobs) job->status = txn.error();
+  }
+}
+
 Result<json> launch(EcsContext& ctx, const json& request, bool explicitInstances) {
   auto plan = prepareLaunch(ctx, request);
   if (!plan.ok()) return plan.takeError();
-  int count = 1;
-  json refs;
+  LaunchJob job;
+  job.plan = &*plan;
+  job.explicitInstances = explicitInstances;
   if (explicitInstances) {
-    refs = arrayOrEmpty(request, "containerInstances");
+    json refs = arrayOrEmpty(request, "containerInstances");
     if (refs.empty()) return invalid("containerInstances must contain at least one container instance.");
     if (refs.size() > kMaxStartTaskInstances) return invalid("You can specify up to 10 container instances.");
+    for (const auto& r : refs) {
+      std::string ref = r.is_string() ? r.get<std::string>() : "";
+      auto id = containerInstanceIdFromRef(ref, plan->cluster);
+      std::optional<CachedObject> obj;
+      if (id) obj = ctx.cache.get(keys::containerInstance(plan->cluster, *id));
+      if (!obj || obj->doc.value("status", "") == "INACTIVE") {
+        job.missing.push_back({{"arn", id ? containerInstanceArn(ctx.account, plan->cluster, *id) : ref}, {"reason", "MISSING"}});
+        continue;
+      }
+      job.namedIds.push_back(*id);
+    }
+    if (job.namedIds.empty()) return json{{"tasks", json::array()}, {"failures", job.missing}};
   } else if (auto c = optField(request, "count")) {
     if (!c->is_number_integer() || c->get<std::int64_t>() < 1 || c->get<std::int64_t>() > kMaxRunTaskCount)
       return invalid("count must be between 1 and 10.");
-    count = c->get<int>();
+    job.count = c->get<int>();
   }
-
   const double now = ctx.clock.epochSeconds();
-  json tasks, failures;
-  Result<store::TxnResult> txn = store::TxnResult{};
-  ctx.placement->withPlacementLock(plan->cluster, [&] {
-    txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
-      tasks = json::array();
-      failures = json::array();
-      scheduler::PlacementRequest placement = plan->placement;
-      std::vector<std::string> namedIds;
-      if (explicitInstances) {
-        // StartTask: one task on each named instance, no strategies.
-        placement.strategies.clear();
-        for (const auto& r : refs) {
-          std::string ref = r.is_string() ? r.get<std::string>() : "";
-          auto id = containerInstanceIdFromRef(ref, plan->cluster);
-          std::optional<CachedObject> obj;
-          if (id) obj = ctx.cache.get(keys::containerInstance(plan->cluster, *id));
-          if (!obj || obj->doc.value("status", "") == "INACTIVE") {
-            failures.push_back({{"arn", id ? containerInstanceArn(ctx.account, plan->cluster, *id) : ref}, {"reason", "MISSING"}});
-            continue;
-          }
-          namedIds.push_back(*id);
-        }
-        placement.count = static_cast<int>(namedIds.size());
-        placement.constraints.erase(std::remove_if(placement.constraints.begin(), placement.constraints.end(),
-                                                   [](const scheduler::Constraint& c) {
-                                                     return c.type == scheduler::Constraint::Type::kDistinctInstance;
-                                                   }),
-                                    placement.constraints.end());
-      } else {
-        placement.count = count;
-      }
-      if (explicitInstances && namedIds.empty()) return store::TxnRequest{};
-      PlacementDecision d = decide(ctx, *plan, placement, explicitInstances, namedIds);
-      if (!explicitInstances && !d.anyRegistered) return invalid("No Container Instances were found in your cluster.");
-      if (!explicitInstances && !d.anyActive) {
-        failures.push_back({{"reason", "MISSING"},
-                            {"detail", "No ACTIVE container instance in cluster " + plan->cluster + " (all are DRAINING)."}});
-        return store::TxnRequest{};
-      }
-      std::set<std::pair<std::string, std::string>> seen;
-      for (const auto& [arn, reason] : d.rejections)
-        if (seen.emplace(arn, reason).second) failures.push_back({{"arn", arn}, {"reason", reason}});
-
-      store::TxnRequest txn;
-      std::vector<json> instanceDocs;
-      std::vector<std::vector<TaskDemand>> taken(d.chosen.size());  // per chosen instance, per task
-      for (std::size_t slot = 0; slot < d.chosen.size(); ++slot) {
-        const auto& c = d.chosen[slot];
-        auto obj = ctx.cache.get(c.key);
-        if (!obj) return Error::make(ErrorCode::kConflict, "container instance vanished during placement", c.key);
-        json doc = obj->doc;
-        auto remaining = remainingResourcesOf(doc);
-        for (int n = 0; n < c.tasks; ++n) {
-          // The snapshot and the document agree unless accounting is broken;
-          // the document is what commits, so it has the last word.
-          if (auto why = shortfall(remaining, plan->demand)) {
-            log::error("placement chose an instance its document says is full", {{"instance", c.key}, {"reason", *why}});
-            json item = {{"arn", doc.value("containerInstanceArn", "")}, {"reason", *why}};
-            if (seen.emplace(item["arn"], *why).second) failures.push_back(item);
-            continue;
-          }
-          taken[slot].push_back(reserve(remaining, plan->demand));
-        }
-        setRemainingResources(doc, remaining);
-        doc["version"] = doc.value("version", std::int64_t{0}) + 1;
-        // Pinned to what placement saw: if the instance changed since, the
-        // compare fails and commitWithRetry places the round again.
-        txn.compares.push_back({c.key, c.snapshotRevision});
-        txn.ops.push_back(store::Op::put(c.key, doc.dump()));
-        instanceDocs.push_back(std::move(doc));
-      }
-      std::vector<std::size_t> used(d.chosen.size(), 0);
-      for (std::size_t slot : d.order) {
-        if (used[slot] >= taken[slot].size()) continue;  // refused above
-        const json& instanceDoc = instanceDocs[slot];
-        const std::string id = ctx.random.ecsId();
-        const std::string instanceId = instanceDoc.value("berth", json::object()).value("id", "");
-        json doc = newTaskDoc(ctx, *plan, id, instanceId, instanceDoc, taken[slot][used[slot]++], now);
-        const std::string key = keys::task(plan->cluster, id);
-        txn.compares.push_back({key, 0});
-        txn.ops.push_back(store::Op::put(key, doc.dump()));
-        tasks.push_back(renderTask(doc, true));
-      }
-      return txn;
-    });
-  });
-  if (!txn.ok()) return txn.takeError();
-  return json{{"tasks", tasks}, {"failures", failures}};
+  const std::string cluster = plan->cluster;
+  ctx.placement->launches().submit(cluster, job,
+                                   [&](std::vector<BatchJob*>& batch) { runLaunchBatch(ctx, cluster, batch, now); });
+  if (!job.status.ok()) return job.status.error();
+  return json{{"tasks", job.tasks}, {"failures", job.failures}};
 }
 
 // --- finding tasks ------------------------------------------------------

@@ -670,3 +670,40 @@ TEST_F(TaskOpsTest, GpusAreReservedByIdAndGivenBack) {
 
 }  // namespace
 }  // namespace berth::control
+
+namespace berth::control {
+namespace {
+
+// Concurrent RunTasks on one cluster share launch batches yet never
+// over-commit: with room for exactly 100 tasks, 160 requests place 100 and
+// the rest fail on memory, and every instance ends with exactly 0 MiB left.
+TEST_F(TaskOpsTest, ConcurrentRunTasksNeverOverCommit) {
+  std::vector<std::string> instances;
+  for (int i = 0; i < 4; ++i) instances.push_back(registerInstance(100'000, 25 * 64));
+  registerTd(json{{"family", "small"}, {"containerDefinitions", {{{"name", "a"}, {"image", "x"}, {"memory", 64}}}}});
+  std::atomic<int> placed{0}, refused{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        auto r = runTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "small"}, {"placementStrategy", {{{"type", "binpack"}, {"field", "memory"}}}}});
+        if (!r.ok()) {
+          errors++;
+          continue;
+        }
+        placed += static_cast<int>((*r)["tasks"].size());
+        if (!(*r)["failures"].empty()) refused++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(placed.load(), 100);
+  EXPECT_EQ(refused.load(), 60);
+  for (const auto& ci : instances) EXPECT_EQ(remaining(ci, "MEMORY"), 0) << ci;
+  auto listed = mustOk(listTasks(ctx(), json{{"cluster", "prod"}, {"maxResults", 100}}));
+  EXPECT_EQ(listed["taskArns"].size(), 100u);
+}
+
+}  // namespace
+}  // namespace berth::control
