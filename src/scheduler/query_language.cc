@@ -105,7 +105,8 @@ bool Comparison::matches(const InstanceFacts& facts) const {
         if (!value) return false;
         if (number)
           if (auto n = parseNumber(*value)) return orderedHolds(op, threeWay(*n, *number));
-        return orderedHolds(op, value->compare(text) < 0 ? -1 : (value->compare(text) > 0 ? 1 : 0));
+        const int c = value->compare(text);
+        return orderedHolds(op, (c > 0) - (c < 0));
       }
       default: return false;  // rejected at parse time
     }
