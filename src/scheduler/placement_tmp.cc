@@ -7,15 +7,6 @@
 
 namespace berth::scheduler {
 
-struct Expression::Node {};
-Result<Expression> Expression::parse(std::string_view) {
-  return Error::make(ErrorCode::kInvalidParameter, "memberOf expressions are not supported yet");
-}
-bool Expression::matches(const InstanceFacts&) const { return true; }
-bool Expression::isStatic() const { return static_; }
-bool Expression::readsTasks() const { return readsTasks_; }
-const std::string& Expression::text() const { return text_; }
-
 const std::string* Instance::attribute(std::string_view name) const {
   for (const auto& [k, v] : attributes)
     if (k == name) return &v;
