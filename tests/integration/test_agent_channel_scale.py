@@ -81,7 +81,10 @@ class AgentChannelScaleTest(ServerTestCase):
             self.assertIn(self.cluster, " ".join(out["clusterArns"]))
         # A task on b wakes only the batched polls (which list b).
         task_b = self.start_task(b)
-        time.sleep(1.5)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and sum(r is not None for r in results) < PARKED // 2:
+            time.sleep(0.05)
+        time.sleep(0.3)  # a wrongly woken single-instance poll would show up by now
         answered = [i for i, r in enumerate(results) if r is not None]
         self.assertEqual(sorted(answered), [i for i in range(PARKED) if i % 2 == 0])
         for i in answered:
