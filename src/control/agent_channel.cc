@@ -116,7 +116,8 @@ Result<AgentChannel::WaiterPtr> AgentChannel::parse(const json& request, std::ch
     if (!views[i].registered)
       return Error::make(ErrorCode::kClient, "The container instance " + refs[refOf[i]] + " is not registered with cluster " +
                                                  *cluster + ". Register again without containerInstanceArn.");
-    w->targets.push_back(Target{std::move(ids[i]), std::move(views[i].arn)});
+    const bool reconnect = !views[i].agentConnected && views[i].status != "INACTIVE";
+    w->targets.push_back(Target{std::move(ids[i]), std::move(views[i].arn), reconnect});
   }
   return w;
 }
@@ -134,13 +135,9 @@ void AgentChannel::heartbeat(const Waiter& w, int inFlightDelta) {
 // agentConnected=true for every listed instance marked disconnected, in one
 // transaction (a simulator's first batched poll may reconnect 10,000).
 Status AgentChannel::connectAgents(const Waiter& w) const {
-  std::vector<std::string> ids;
-  for (std::size_t i = 0; i < w.targets.size(); ++i) ids.push_back(w.targets[i].id);
-  auto views = index_.views(w.cluster, ids);
   std::vector<std::string> instanceKeys;
-  for (std::size_t i = 0; i < views.size(); ++i)
-    if (views[i].registered && !views[i].agentConnected && views[i].status != "INACTIVE")
-      instanceKeys.push_back(keys::containerInstance(w.cluster, ids[i]));
+  for (const auto& t : w.targets)
+    if (t.reconnect) instanceKeys.push_back(keys::containerInstance(w.cluster, t.id));
   if (instanceKeys.empty()) return okStatus();
   auto txn = commitWithRetry(ctx_, [&]() -> Result<store::TxnRequest> {
     store::TxnRequest txn;

@@ -109,6 +109,7 @@ class AgentChannel {
   struct Target {
     std::string id;
     std::string arn;
+    bool reconnect = false;  // stored agentConnected=false (and not INACTIVE) when the poll arrived
   };
   struct Waiter {
     std::uint64_t id = 0;
