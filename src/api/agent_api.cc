@@ -10,8 +10,12 @@ JsonService makeAgentService(control::AgentChannel& channel, TaskCredentialIssue
   s.targetPrefix = kAgentTargetPrefix;
   s.signingName = "ecs";
   s.mapError = ecsError;
-  s.operations = {
-      {"PollTasks", [&channel](const nlohmann::json& req, const SigV4Identity&) { return channel.pollTasks(req); }},
+  // A long poll: parked in the channel without holding an HTTP worker.
+  s.asyncOperations = {
+      {"PollTasks",
+       [&channel](const nlohmann::json& req, const SigV4Identity&, JsonDone done) {
+         channel.pollTasks(req, std::move(done));
+       }},
   };
   if (issuer != nullptr) {
     s.operations.emplace(

@@ -112,6 +112,19 @@ struct ServerCore {
   std::mutex mu;  // guards sessions; active changes under it so shutdown can wait on cv
   std::condition_variable cv;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+  // Deferred responses not yet written (long polls), so shutdown can have them
+  // answered and then detach them from connections that are going away.
+  std::mutex parkedMu;
+  std::unordered_map<DeferredResponse*, std::weak_ptr<DeferredResponse>> parked;
+
+  std::vector<std::shared_ptr<DeferredResponse>> snapshotParked() {
+    std::vector<std::shared_ptr<DeferredResponse>> out;
+    std::lock_guard lk(parkedMu);
+    out.reserve(parked.size());
+    for (auto& [_, weak] : parked)
+      if (auto d = weak.lock()) out.push_back(std::move(d));
+    return out;
+  }
 
   HttpResponse errorResponse(int status, std::string_view message) const {
     if (options.errorResponse) {
@@ -554,10 +567,39 @@ class Session : public std::enable_shared_from_this<Session> {
         });
   }
 
+  // The handler answered with a DeferredResponse: the worker goes back to the
+  // pool and the connection waits (phase kHandling) until the owner completes
+  // it. The binding holds the session alive; shutdown unbinds it.
+  void park(std::shared_ptr<DeferredResponse> deferred, bool mayKeepAlive) {
+    {
+      std::lock_guard lk(core_->parkedMu);
+      core_->parked.emplace(deferred.get(), deferred);
+    }
+    DeferredResponse* key = deferred.get();
+    deferred->bind([self = shared_from_this(), key, mayKeepAlive](HttpResponse&& response) {
+      // Runs on the completing thread, under the deferred's lock: hand over and return.
+      asio::post(self->executor_, [self, key, mayKeepAlive, response = std::move(response)]() mutable {
+        {
+          std::lock_guard lk(self->core_->parkedMu);
+          self->core_->parked.erase(key);
+        }
+        if (response.stream || response.deferred) {
+          log::warn("deferred response completed with a stream or another deferral; sending 500");
+          response = self->core_->errorResponse(500, "internal error");
+        }
+        self->writeResponse(std::move(response), mayKeepAlive);
+      });
+    });
+  }
+
   // Runs on the worker that ran the handler. Buffered responses go back to the
   // strand in one piece; streamed ones are produced here chunk by chunk, so a
   // slow disk never blocks an I/O thread.
   void respondFromWorker(HttpResponse&& response, bool mayKeepAlive) {
+    if (response.deferred) {
+      park(std::move(response.deferred), mayKeepAlive);
+      return;
+    }
     bool bodyless = response.status < 200 || response.status == 204 || response.status == 304;
     if (!response.stream || requestIsHead_ || bodyless) {
       if (response.stream && !bodyless) {
@@ -895,6 +937,10 @@ class HttpServer::Impl {
     closed.get_future().wait();
 
     for (auto& s : core_->snapshotSessions()) s->onShutdown();
+    // Parked requests: their owners answer now (or we answer 503), so they
+    // are written within the grace period like any request in flight.
+    for (auto& d : core_->snapshotParked())
+      if (!d->notifyServerShutdown()) d->complete(core_->errorResponse(503, "server is shutting down"));
 
     bool drained;
     {
@@ -911,6 +957,8 @@ class HttpServer::Impl {
     for (auto& t : ioThreads_) t.join();
     core_->ioStopped.store(true);
     for (auto& s : core_->snapshotSessions()) s->closeAfterIoStopped();
+    // A completion from now on must not post to an io_context about to go away.
+    for (auto& d : core_->snapshotParked()) d->unbind();
     workers_->join();  // waits for handlers already running
     log::info("http server stopped", {{"address", address_}});
   }

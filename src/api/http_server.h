@@ -8,6 +8,11 @@
 // run the HttpHandler, because handlers may block on durable writes. A slow or
 // dead client therefore only ever holds an I/O strand, never a worker.
 //
+// A handler may also answer later: it returns an HttpResponse whose
+// `deferred` is set and completes that DeferredResponse from any thread (long
+// polls). Meanwhile the worker serves other requests and the connection
+// waits; the response is written on its strand once completed.
+//
 // Per connection, requests are processed one at a time: the next request is not
 // parsed until the previous response is written. Pipelined requests are thus
 // answered in order (their bytes simply wait in the read buffer).
@@ -72,7 +77,9 @@ class HttpServer {
   // anything else, so new connects are refused), close idle keep-alive
   // connections, let requests whose header already arrived run their handler and
   // have the response written (with Connection: close), within `grace`. Requests
-  // whose header completes after shutdown began get 503. After `grace` the
+  // whose header completes after shutdown began get 503. Parked (deferred)
+  // requests are answered at the start: by their owner if it set
+  // DeferredResponse::onServerShutdown, else with 503. After `grace` the
   // remaining connections are closed forcibly. Then all threads are joined (a
   // handler that never returns would block here: handlers must terminate).
   // Idempotent and thread-safe.

@@ -14,6 +14,7 @@
 #include <csignal>
 #include <future>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -640,6 +641,148 @@ TEST(HttpServerTest, StartFailsOnBadHostAndBusyPort) {
   auto second = HttpServer::start(same, echoHandler);
   ASSERT_FALSE(second.ok());
   EXPECT_EQ(second.error().code, ErrorCode::kIo);
+}
+
+
+// --- deferred responses (parked long polls) ----------------------------------
+
+TEST(HttpServerDeferredTest, CompletedFromAnotherThreadWhileTheOnlyWorkerServesOthers) {
+  auto o = smallOptions();
+  o.workerThreads = 1;
+  std::vector<std::thread> completers;
+  auto server = startServer(o, [&](const HttpRequest& req) {
+    if (req.path() != "/park") return echoHandler(req);
+    auto deferred = std::make_shared<DeferredResponse>();
+    completers.emplace_back([deferred] {  // only the single worker touches `completers`
+      std::this_thread::sleep_for(200ms);
+      HttpResponse r;
+      r.setHeader("X-Late", "yes");
+      r.body = "parked answer";
+      EXPECT_TRUE(deferred->complete(std::move(r)));
+      EXPECT_FALSE(deferred->complete(HttpResponse{}));  // once only
+    });
+    HttpResponse r;
+    r.deferred = deferred;
+    return r;
+  });
+  ASSERT_TRUE(server);
+  RawClient parked(server->port());
+  auto t0 = std::chrono::steady_clock::now();
+  ASSERT_TRUE(parked.send(get("/park")));
+  std::this_thread::sleep_for(30ms);
+  // The parked request holds no worker: with one worker, others are still served.
+  RawClient other(server->port());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(other.send(get("/echo/" + std::to_string(i))));
+    auto r = other.readResponse(false, 1000ms);
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->body, "GET /echo/" + std::to_string(i) + "\n");
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 180ms) << "other requests waited for the parked one";
+  auto r = parked.readResponse(false, 3000ms);
+  ASSERT_TRUE(r);
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, 190ms);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "parked answer");
+  EXPECT_EQ(r->header("x-late"), "yes");
+  // The connection stays usable (keep-alive) after a deferred answer.
+  ASSERT_TRUE(parked.send(get("/after")));
+  r = parked.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->body, "GET /after\n");
+  for (auto& t : completers) t.join();
+}
+
+TEST(HttpServerDeferredTest, CompletedBeforeTheHandlerReturnsIsWrittenAtOnce) {
+  auto server = startServer(smallOptions(), [](const HttpRequest&) {
+    auto deferred = std::make_shared<DeferredResponse>();
+    HttpResponse body;
+    body.status = 202;
+    body.body = "early";
+    deferred->complete(std::move(body));
+    HttpResponse r;
+    r.deferred = deferred;
+    return r;
+  });
+  ASSERT_TRUE(server);
+  RawClient c(server->port());
+  ASSERT_TRUE(c.send(get("/x")));
+  auto r = c.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 202);
+  EXPECT_EQ(r->body, "early");
+}
+
+TEST(HttpServerDeferredTest, ShutdownHasParkedRequestsAnsweredAndDoesNotHang) {
+  std::mutex mu;
+  std::map<std::string, std::shared_ptr<DeferredResponse>> parked;
+  std::atomic<int> parkedCount{0};
+  auto server = startServer(smallOptions(), [&](const HttpRequest& req) {
+    auto deferred = std::make_shared<DeferredResponse>();
+    const std::string path(req.path());
+    if (path == "/owner-answers") {
+      std::weak_ptr<DeferredResponse> weak = deferred;
+      deferred->onServerShutdown([weak] {
+        HttpResponse r;
+        r.body = "owner says bye";
+        if (auto d = weak.lock()) d->complete(std::move(r));
+      });
+    }
+    {
+      std::lock_guard lk(mu);
+      parked[path] = deferred;
+    }
+    ++parkedCount;
+    HttpResponse r;
+    r.deferred = deferred;
+    return r;
+  });
+  ASSERT_TRUE(server);
+  RawClient owner(server->port()), plain(server->port());
+  ASSERT_TRUE(owner.send(get("/owner-answers")));
+  ASSERT_TRUE(plain.send(get("/server-answers")));
+  for (int i = 0; i < 200 && parkedCount.load() < 2; ++i) std::this_thread::sleep_for(10ms);
+  ASSERT_EQ(parkedCount.load(), 2);
+  auto t0 = std::chrono::steady_clock::now();
+  server->shutdown(std::chrono::seconds(10));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 3s);
+  auto r = owner.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "owner says bye");
+  EXPECT_EQ(r->header("connection"), "close");
+  r = plain.readResponse();
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 503);
+  // Completing after the server stopped is harmless.
+  std::lock_guard lk(mu);
+  EXPECT_FALSE(parked["/server-answers"]->complete(HttpResponse{}));
+}
+
+TEST(HttpServerDeferredTest, OwnerThatNeverAnswersIsCutOffAfterGraceAndLateCompletionIsHarmless) {
+  std::shared_ptr<DeferredResponse> kept;
+  std::promise<void> arrived;
+  auto server = startServer(smallOptions(), [&](const HttpRequest&) {
+    kept = std::make_shared<DeferredResponse>();
+    kept->onServerShutdown([] {});  // the owner is told, and ignores it
+    arrived.set_value();
+    HttpResponse r;
+    r.deferred = kept;
+    return r;
+  });
+  ASSERT_TRUE(server);
+  RawClient c(server->port());
+  ASSERT_TRUE(c.send(get("/forever")));
+  ASSERT_EQ(arrived.get_future().wait_for(5s), std::future_status::ready);
+  auto t0 = std::chrono::steady_clock::now();
+  server->shutdown(std::chrono::seconds(1));
+  auto took = std::chrono::steady_clock::now() - t0;
+  EXPECT_GE(took, 900ms);
+  EXPECT_LT(took, 3s);
+  EXPECT_TRUE(c.waitForClose(1000ms));
+  EXPECT_TRUE(kept->complete(HttpResponse{}));  // nobody to write it to: dropped
+  server.reset();
+  kept.reset();
 }
 
 

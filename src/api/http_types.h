@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +72,8 @@ struct HttpRequest {
   }
 };
 
+class DeferredResponse;
+
 struct HttpResponse {
   int status = 200;
   HeaderList headers;  // Content-Length is set by the server
@@ -78,8 +81,89 @@ struct HttpResponse {
   // When set, the body comes from here instead of `body`, and Content-Length is
   // stream->length(). Ignored for HEAD (headers only) and bodyless statuses.
   std::shared_ptr<BodySource> stream;
+  // When set, the handler has not answered yet: everything else in this
+  // response is ignored and the server writes whatever `deferred` is completed
+  // with, whenever that happens (see DeferredResponse). The worker thread is
+  // free meanwhile.
+  std::shared_ptr<DeferredResponse> deferred;
 
   void setHeader(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
+};
+
+// A response completed later, from any thread, so a long poll parks without
+// holding a worker thread. The handler creates one, keeps a copy, and returns
+// an HttpResponse whose `deferred` points to it; the server writes the
+// response on the connection's strand once complete() is called.
+//
+// complete() wins once; later calls do nothing. Completing after the client
+// went away or after the server shut down is harmless (nothing is written).
+// Thread-safe.
+class DeferredResponse {
+ public:
+  // Owner side. Returns whether this call completed it (false: already done).
+  bool complete(HttpResponse response) {
+    std::lock_guard lock(mu_);
+    if (done_) return false;
+    done_ = true;
+    if (!sink_) {
+      early_ = std::move(response);  // the server has not bound yet: delivered by bind()
+      return true;
+    }
+    // Under the lock so that unbind() returning means no delivery is in progress.
+    sink_(std::move(response));
+    sink_ = nullptr;
+    return true;
+  }
+  bool completed() const {
+    std::lock_guard lock(mu_);
+    return done_;
+  }
+  // Optional: called once, from the server's shutdown, if the response is still
+  // pending then; the owner should complete() it promptly (with whatever answer
+  // fits: e.g. a long poll answers "no change"). Without a hook the server
+  // answers 503 itself. Set it before the handler returns.
+  void onServerShutdown(std::function<void()> hook) {
+    std::lock_guard lock(mu_);
+    shutdownHook_ = std::move(hook);
+  }
+
+  // Server side. `sink` receives the response (at once if already complete);
+  // it must be quick (it hands the response to the connection's strand).
+  void bind(std::function<void(HttpResponse&&)> sink) {
+    std::lock_guard lock(mu_);
+    if (done_ && early_) {
+      sink(std::move(*early_));
+      early_.reset();
+      return;
+    }
+    if (!done_) sink_ = std::move(sink);
+  }
+  // After this returns, a completion goes nowhere.
+  void unbind() {
+    std::lock_guard lock(mu_);
+    sink_ = nullptr;
+    early_.reset();
+  }
+  // Runs the owner's shutdown hook (outside the lock: it calls complete()).
+  // False when there is none or the response is already complete.
+  bool notifyServerShutdown() {
+    std::function<void()> hook;
+    {
+      std::lock_guard lock(mu_);
+      if (done_ || !shutdownHook_) return false;
+      hook = std::move(shutdownHook_);
+      shutdownHook_ = nullptr;
+    }
+    hook();
+    return true;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  bool done_ = false;
+  std::optional<HttpResponse> early_;
+  std::function<void(HttpResponse&&)> sink_;
+  std::function<void()> shutdownHook_;
 };
 
 // Handlers may block (e.g. waiting for a durable write); the server runs them on

@@ -17,6 +17,40 @@ HttpResponse ok(const nlohmann::json& body, const std::string& requestId) {
   return r;
 }
 
+// The operation's result as AWS shapes it (errors mapped by the service).
+HttpResponse toHttpResponse(const Result<nlohmann::json>& result, const JsonService& service,
+                            const std::string& operation, const std::string& requestId) {
+  if (result.ok()) return ok(*result, requestId);
+  const Error& e = result.error();
+  AwsError aws;
+  if (!commonAwsError(e, aws)) aws = service.mapError(e);
+  if (aws.httpStatus >= 500) log::error("operation failed", {{"operation", operation}, {"error", e.message}, {"context", e.context}});
+  return jsonErrorResponse(aws, requestId);
+}
+
+// Runs an asynchronous operation and answers with a DeferredResponse that
+// its `done` completes.
+template <typename OnThrow>
+HttpResponse handleAsync(const AsyncJsonOperation& op, const JsonService& service, const std::string& operation,
+                         const nlohmann::json& body, const SigV4Identity& identity, const std::string& requestId,
+                         OnThrow&& threw) {
+  auto deferred = std::make_shared<DeferredResponse>();
+  // The service lives in the router, which outlives the HTTP server; `done`
+  // may run on any thread, after this returns.
+  const JsonService* svc = &service;
+  JsonDone done = [deferred, svc, operation, requestId](Result<nlohmann::json> result) {
+    deferred->complete(toHttpResponse(result, *svc, operation, requestId));
+  };
+  try {
+    op(body, identity, std::move(done));
+  } catch (const std::exception& e) {
+    deferred->complete(threw(e));  // no effect if the operation already answered
+  }
+  HttpResponse r;
+  r.deferred = std::move(deferred);
+  return r;
+}
+
 }  // namespace
 
 void bindServiceModel(JsonService& service, const ServiceModel& model) {
@@ -64,7 +98,8 @@ HttpResponse JsonProtocolRouter::handle(const HttpRequest& request, const SigV4I
   const std::string operation(t.substr(dot + 1));
 
   auto op = service.operations.find(operation);
-  if (op == service.operations.end()) {
+  auto asyncOp = service.asyncOperations.find(operation);
+  if (op == service.operations.end() && asyncOp == service.asyncOperations.end()) {
     if (service.modelHasOperation && service.modelHasOperation(operation))
       return unknown("Operation " + operation + " is not supported by Berth yet.");
     return unknown("Unknown operation " + operation + ".");
@@ -84,20 +119,19 @@ HttpResponse JsonProtocolRouter::handle(const HttpRequest& request, const SigV4I
     if (auto bad = service.checkInput(operation, body)) return jsonErrorResponse(*bad, requestId);
   }
 
+  auto threw = [&](const std::exception& e) {
+    // Exceptions are bugs, not expected failures: report them as ServerException and log.
+    log::error("operation threw", {{"operation", operation}, {"what", e.what()}, {"requestId", requestId}});
+    return jsonErrorResponse(service.mapError(Error::make(ErrorCode::kInternal, "An internal error occurred.")), requestId);
+  };
+  if (op == service.operations.end()) return handleAsync(asyncOp->second, service, operation, body, identity, requestId, threw);
   Result<nlohmann::json> result = Error{};
   try {
     result = op->second(body, identity);
   } catch (const std::exception& e) {
-    // Exceptions are bugs, not expected failures: report them as ServerException and log.
-    log::error("operation threw", {{"operation", operation}, {"what", e.what()}, {"requestId", requestId}});
-    return jsonErrorResponse(service.mapError(Error::make(ErrorCode::kInternal, "An internal error occurred.")), requestId);
+    return threw(e);
   }
-  if (result.ok()) return ok(*result, requestId);
-  const Error& e = result.error();
-  AwsError aws;
-  if (!commonAwsError(e, aws)) aws = service.mapError(e);
-  if (aws.httpStatus >= 500) log::error("operation failed", {{"operation", operation}, {"error", e.message}, {"context", e.context}});
-  return jsonErrorResponse(aws, requestId);
+  return toHttpResponse(result, service, operation, requestId);
 }
 
 }  // namespace berth::api

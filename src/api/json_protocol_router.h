@@ -21,6 +21,13 @@ namespace berth::api {
 using JsonOperation =
     std::function<Result<nlohmann::json>(const nlohmann::json& request, const SigV4Identity& caller)>;
 
+// The asynchronous form, for operations that wait (long polls): the operation
+// returns at once and calls `done` exactly once, later, from any thread; the
+// HTTP worker is free meanwhile (the router answers with a DeferredResponse).
+using JsonDone = std::function<void(Result<nlohmann::json>)>;
+using AsyncJsonOperation =
+    std::function<void(const nlohmann::json& request, const SigV4Identity& caller, JsonDone done)>;
+
 struct JsonService {
   std::string targetPrefix;  // e.g. "AmazonEC2ContainerServiceV20141113"
   std::string signingName;   // SigV4 scope service, e.g. "ecs"
@@ -31,6 +38,9 @@ struct JsonService {
   // Whether the model has this operation (so unimplemented ones get a clear message).
   std::function<bool(const std::string& operation)> modelHasOperation;
   std::unordered_map<std::string, JsonOperation> operations;
+  // Same checks (signature scope, body, model) as `operations`; a name must
+  // not be in both.
+  std::unordered_map<std::string, AsyncJsonOperation> asyncOperations;
 };
 
 class ServiceModel;

@@ -1,9 +1,12 @@
 #include "control/agent_channel.h"
 
 #include <algorithm>
+#include <future>
+#include <unordered_set>
 
 #include "common/log.h"
 #include "control/cluster_ops.h"
+#include "control/committer.h"
 #include "control/container_instance_ops.h"
 #include "control/json_fields.h"
 #include "control/keys.h"
@@ -16,31 +19,27 @@ using nlohmann::json;
 
 Error invalid(std::string message) { return Error::make(ErrorCode::kInvalidParameter, std::move(message)); }
 
-struct Snapshot {
+struct TaskSet {
   json tasks = json::array();
   bool changed = false;
 };
 
 // The instance's task set as the protocol defines it, and whether any of it
-// changed after `since`.
-Snapshot collect(const StateCache& cache, const std::string& cluster, const std::string& instanceId,
-                 std::int64_t since) {
-  Snapshot s;
-  std::vector<std::string> definitionKeys;
-  cache.scan(keys::clusterScoped(keys::kTasks, cluster), "", [&](const std::string&, const CachedObject& o) {
-    const json& b = o.doc.value("berth", json::object());
-    if (b.value("instanceId", "") != instanceId) return true;
-    const bool stopped = o.doc.value("lastStatus", "") == "STOPPED";
-    if (stopped && o.modRevision <= since) return true;  // the agent saw it stop already
-    if (o.modRevision > since) s.changed = true;
-    s.tasks.push_back(renderTask(o.doc, true));
-    definitionKeys.push_back(b.value("taskDefinitionKey", ""));
-    return true;
-  });
-  // Outside the scan: the cache's shared lock must not be taken twice by one thread.
-  for (std::size_t i = 0; i < s.tasks.size(); ++i) {
-    auto td = cache.get(definitionKeys[i]);
-    s.tasks[i]["taskDefinition"] = td ? td->doc.value("taskDefinition", json()) : json();
+// changed after `since`: read from the instance index, never a cluster scan.
+TaskSet collect(const StateCache& cache, const InstanceTasks& index, const std::string& cluster,
+                const std::string& instanceId, std::int64_t since) {
+  TaskSet s;
+  for (const auto& key : index.tasksOf(cluster, instanceId).taskKeys) {
+    auto o = cache.get(key);
+    if (!o) continue;  // deleted since the index was read
+    const bool stopped = o->doc.value("lastStatus", "") == "STOPPED";
+    if (stopped && o->modRevision <= since) continue;  // the agent saw it stop already
+    if (o->modRevision > since) s.changed = true;
+    json task = renderTask(o->doc, true);
+    const json& b = o->doc.value("berth", json::object());
+    auto td = cache.get(b.value("taskDefinitionKey", ""));
+    task["taskDefinition"] = td ? td->doc.value("taskDefinition", json()) : json();
+    s.tasks.push_back(std::move(task));
   }
   return s;
 }
@@ -48,27 +47,47 @@ Snapshot collect(const StateCache& cache, const std::string& cluster, const std:
 }  // namespace
 
 AgentChannel::AgentChannel(EcsContext& ctx, const Clock& waitClock, AgentChannelOptions options)
-    : ctx_(ctx), waitClock_(waitClock), options_(options) {}
-
-void AgentChannel::heartbeat(const std::string& arn, int inFlightDelta) {
-  std::lock_guard lock(mu_);
-  auto& p = presence_[arn];
-  p.lastSeen = ctx_.clock.monotonicNow();
-  p.pollsInFlight = std::max(0, p.pollsInFlight + inFlightDelta);
+    : ctx_(ctx), waitClock_(waitClock), options_(options), index_(ctx.cache) {
+  index_.setListener([this](const std::string& cluster, const std::string& id, std::int64_t revision) {
+    onInstanceChanged(cluster, id, revision);
+  });
+  thread_ = std::thread([this] { run(); });
 }
 
-Result<json> AgentChannel::pollTasks(const json& request) {
+AgentChannel::~AgentChannel() {
+  index_.setListener(nullptr);  // before any member the listener touches goes
+  shutdown();
+}
+
+Result<AgentChannel::WaiterPtr> AgentChannel::parse(const json& request, std::chrono::milliseconds& wait) const {
   // No API model covers this Berth-own operation: check the input here.
   if (auto* c = optField(request, "cluster"); c && !c->is_string()) return invalid("cluster must be a string.");
-  auto ref = optString(request, "containerInstance");
-  if (!ref || ref->empty()) return invalid("containerInstance must be specified (the container instance ARN).");
-  std::int64_t since = 0;
+  auto* single = optField(request, "containerInstance");
+  auto* many = optField(request, "containerInstances");
+  if (single && many) return invalid("Specify either containerInstance or containerInstances, not both.");
+  std::vector<std::string> refs;
+  auto w = std::make_shared<Waiter>();
+  if (many) {
+    if (!many->is_array() || many->empty() || many->size() > options_.maxBatch)
+      return invalid("containerInstances must be a list of 1 to " + std::to_string(options_.maxBatch) +
+                     " container instance ARNs.");
+    for (const auto& r : *many) {
+      if (!r.is_string() || r.get_ref<const std::string&>().empty())
+        return invalid("containerInstances must hold container instance ARNs (strings).");
+      refs.push_back(r.get<std::string>());
+    }
+    w->batched = true;
+  } else {
+    auto ref = optString(request, "containerInstance");
+    if (!ref || ref->empty()) return invalid("containerInstance must be specified (the container instance ARN).");
+    refs.push_back(*ref);
+  }
   if (auto* v = optField(request, "sinceVersion")) {
     if (!v->is_number_integer() || v->get<std::int64_t>() < 0)
       return invalid("sinceVersion must be a non-negative integer (the version of the last response, or 0).");
-    since = v->get<std::int64_t>();
+    w->since = v->get<std::int64_t>();
   }
-  auto wait = std::chrono::milliseconds(options_.maxWait);
+  wait = std::chrono::milliseconds(options_.maxWait);
   if (auto* v = optField(request, "waitSeconds")) {
     const double maxSeconds = static_cast<double>(options_.maxWait.count());
     if (!v->is_number() || v->get<double>() < 0 || v->get<double>() > maxSeconds)
@@ -77,50 +96,257 @@ Result<json> AgentChannel::pollTasks(const json& request) {
   }
   auto cluster = resolveActiveCluster(ctx_, request);
   if (!cluster.ok()) return cluster.takeError();
-  auto id = containerInstanceIdFromRef(*ref, *cluster);
-  if (!id) return invalid("containerInstance '" + *ref + "' is not a container instance ARN or ID of cluster " + *cluster + ".");
-  const std::string instanceKey = keys::containerInstance(*cluster, *id);
-  auto instance = ctx_.cache.get(instanceKey);
-  if (!instance)
-    return Error::make(ErrorCode::kClient, "The container instance " + *ref + " is not registered with cluster " + *cluster +
-                                               ". Register again without containerInstanceArn.");
-  const std::string arn = instance->doc.value("containerInstanceArn", "");
-  auto respond = [&](std::int64_t version, const std::string& status, json tasks) {
-    return json{{"version", version}, {"containerInstanceArn", arn}, {"containerInstanceStatus", status},
-                {"tasks", std::move(tasks)}};
-  };
-  // Deregistered: nothing to run; the agent learns it must stop (or re-register).
-  if (instance->doc.value("status", "") == "INACTIVE") return respond(ctx_.cache.revision(), "INACTIVE", json::array());
+  w->cluster = *cluster;
 
-  heartbeat(arn, +1);
-  struct Done {
-    AgentChannel* self;
-    const std::string& arn;
-    ~Done() { self->heartbeat(arn, -1); }
-  } done{this, arn};
-  if (!instance->doc.value("agentConnected", false)) {
-    auto st = setAgentConnected(ctx_, *cluster, *id, true);
-    if (!st.ok() && st.error().code != ErrorCode::kNotFound) return st.takeError();
+  std::vector<std::string> ids;
+  ids.reserve(refs.size());
+  std::unordered_set<std::string> seen;
+  std::vector<std::size_t> refOf;  // ids[i] came from refs[refOf[i]]
+  for (std::size_t i = 0; i < refs.size(); ++i) {
+    auto id = containerInstanceIdFromRef(refs[i], *cluster);
+    if (!id)
+      return invalid("containerInstance '" + refs[i] + "' is not a container instance ARN or ID of cluster " + *cluster + ".");
+    if (!seen.insert(*id).second) continue;  // listed twice: one heartbeat, one entry
+    ids.push_back(std::move(*id));
+    refOf.push_back(i);
   }
+  auto views = index_.views(*cluster, ids);
+  w->targets.reserve(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    if (!views[i].registered)
+      return Error::make(ErrorCode::kClient, "The container instance " + refs[refOf[i]] + " is not registered with cluster " +
+                                                 *cluster + ". Register again without containerInstanceArn.");
+    const bool reconnect = !views[i].agentConnected && views[i].status != "INACTIVE";
+    w->targets.push_back(Target{std::move(ids[i]), std::move(views[i].arn), reconnect});
+  }
+  return w;
+}
 
-  const std::string tasksPrefix = keys::clusterScoped(keys::kTasks, *cluster);
-  const auto deadline = waitClock_.monotonicNow() + wait;
-  while (true) {
-    const std::int64_t rev = ctx_.cache.revision();  // read before the scan: later changes are > rev
-    auto current = ctx_.cache.get(instanceKey);
-    const std::string status = current ? current->doc.value("status", "INACTIVE") : "INACTIVE";
-    Snapshot snap = collect(ctx_.cache, *cluster, *id, since);
-    if (snap.changed || status == "INACTIVE") return respond(rev, status, std::move(snap.tasks));
-    while (true) {
-      if (stopping_.load()) return respond(since, status, std::move(snap.tasks));
-      const auto now = waitClock_.monotonicNow();
-      if (now >= deadline) return respond(since, status, std::move(snap.tasks));
-      auto slice = std::min<std::chrono::steady_clock::duration>(deadline - now, options_.waitSlice);
-      if (ctx_.cache.waitForPrefixChange(tasksPrefix, rev,
-                                         std::chrono::duration_cast<std::chrono::milliseconds>(slice) +
-                                             std::chrono::milliseconds(1)))
-        break;  // something under the cluster's tasks changed: look again
+void AgentChannel::heartbeat(const Waiter& w, int inFlightDelta) {
+  const auto now = ctx_.clock.monotonicNow();
+  std::lock_guard lock(mu_);
+  for (const auto& t : w.targets) {
+    auto& p = presence_[t.arn];
+    p.lastSeen = now;
+    p.pollsInFlight = std::max(0, p.pollsInFlight + inFlightDelta);
+  }
+}
+
+// agentConnected=true for every listed instance marked disconnected, in one
+// transaction (a simulator's first batched poll may reconnect 10,000).
+Status AgentChannel::connectAgents(const Waiter& w) const {
+  std::vector<std::string> instanceKeys;
+  for (const auto& t : w.targets)
+    if (t.reconnect) instanceKeys.push_back(keys::containerInstance(w.cluster, t.id));
+  if (instanceKeys.empty()) return okStatus();
+  auto txn = commitWithRetry(ctx_, [&]() -> Result<store::TxnRequest> {
+    store::TxnRequest txn;
+    for (const auto& key : instanceKeys) {
+      auto obj = ctx_.cache.get(key);
+      if (!obj || obj->doc.value("status", "") == "INACTIVE") continue;
+      if (obj->doc.value("agentConnected", false)) continue;
+      json doc = std::move(obj->doc);
+      doc["agentConnected"] = true;
+      doc["version"] = doc.value("version", std::int64_t{0}) + 1;
+      txn.compares.push_back({key, obj->modRevision});
+      txn.ops.push_back(store::Op::put(key, doc.dump()));
     }
+    return txn;
+  });
+  if (!txn.ok()) return txn.takeError();
+  return okStatus();
+}
+
+std::optional<json> AgentChannel::answer(const Waiter& w, bool force) const {
+  const std::int64_t rev = ctx_.cache.revision();  // read first: later changes are > rev
+  std::vector<std::string> ids;
+  ids.reserve(w.targets.size());
+  for (const auto& t : w.targets) ids.push_back(t.id);
+  auto views = index_.views(w.cluster, ids);
+  if (!w.batched) {
+    const auto& v = views[0];
+    const std::string status = v.registered ? v.status : "INACTIVE";
+    const bool inactive = status == "INACTIVE";
+    TaskSet set;
+    if (!inactive) set = collect(ctx_.cache, index_, w.cluster, ids[0], w.since);
+    if (!force && !set.changed && !inactive) return std::nullopt;
+    return json{{"version", set.changed || inactive ? rev : w.since},
+                {"containerInstanceArn", w.targets[0].arn},
+                {"containerInstanceStatus", status},
+                {"tasks", std::move(set.tasks)}};
+  }
+  json instances = json::array();
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    const auto& v = views[i];
+    const std::string status = v.registered ? v.status : "INACTIVE";
+    if (status == "INACTIVE") {
+      instances.push_back({{"containerInstanceArn", w.targets[i].arn}, {"containerInstanceStatus", status}, {"tasks", json::array()}});
+      continue;
+    }
+    if (v.latestRevision <= w.since) continue;  // cheap filter: nothing of it changed
+    TaskSet set = collect(ctx_.cache, index_, w.cluster, ids[i], w.since);
+    if (!set.changed) continue;  // only deletions
+    instances.push_back({{"containerInstanceArn", w.targets[i].arn}, {"containerInstanceStatus", status}, {"tasks", std::move(set.tasks)}});
+  }
+  if (instances.empty()) {
+    if (!force) return std::nullopt;
+    return json{{"version", w.since}, {"instances", std::move(instances)}};
+  }
+  return json{{"version", rev}, {"instances", std::move(instances)}};
+}
+
+void AgentChannel::finish(const WaiterPtr& w, json response) {
+  heartbeat(*w, -1);
+  w->done(std::move(response));
+}
+
+void AgentChannel::pollTasks(const json& request, PollDone done) {
+  std::chrono::milliseconds wait{0};
+  auto parsed = parse(request, wait);
+  if (!parsed.ok()) {
+    done(parsed.takeError());
+    return;
+  }
+  WaiterPtr w = std::move(*parsed);
+  w->done = std::move(done);
+  w->deadline = waitClock_.monotonicNow() + wait;
+  heartbeat(*w, +1);
+  if (auto st = connectAgents(*w); !st.ok() && st.error().code != ErrorCode::kNotFound) {
+    heartbeat(*w, -1);
+    w->done(st.takeError());
+    return;
+  }
+  if (auto r = answer(*w, false)) return finish(w, std::move(*r));
+  if (wait.count() == 0 || stopping_.load()) return finish(w, *answer(*w, true));
+  park(w);
+}
+
+Result<json> AgentChannel::pollTasks(const json& request) {
+  std::promise<Result<json>> answered;
+  auto result = answered.get_future();
+  pollTasks(request, [&answered](Result<json> r) { answered.set_value(std::move(r)); });
+  return result.get();
+}
+
+void AgentChannel::park(const WaiterPtr& w) {
+  {
+    std::lock_guard lock(mu_);
+    if (!stopping_.load()) {
+      w->id = nextWaiterId_++;
+      for (const auto& t : w->targets) waitersBySlot_[InstanceTasks::slot(w->cluster, t.id)].push_back(w->id);
+      deadlines_.emplace(w->deadline, w->id);
+      waiters_.emplace(w->id, w);
+    }
+  }
+  if (w->id == 0) return finish(w, *answer(*w, true));  // shut down meanwhile
+  wake_.notify_all();  // its deadline may be the earliest
+  // A change between answer() and registering was not seen by the listener:
+  // look once more (the thread answers it if so).
+  if (answer(*w, false)) {
+    std::lock_guard lock(mu_);
+    if (waiters_.count(w->id) && !w->woken) {
+      w->woken = true;
+      woken_.push_back(w->id);
+    }
+    wake_.notify_all();
+  }
+}
+
+AgentChannel::WaiterPtr AgentChannel::takeLocked(std::uint64_t id) {
+  auto it = waiters_.find(id);
+  if (it == waiters_.end()) return nullptr;
+  WaiterPtr w = std::move(it->second);
+  waiters_.erase(it);
+  for (const auto& t : w->targets) {
+    auto s = waitersBySlot_.find(InstanceTasks::slot(w->cluster, t.id));
+    if (s == waitersBySlot_.end()) continue;
+    std::erase(s->second, id);
+    if (s->second.empty()) waitersBySlot_.erase(s);
+  }
+  auto range = deadlines_.equal_range(w->deadline);
+  for (auto d = range.first; d != range.second; ++d)
+    if (d->second == id) {
+      deadlines_.erase(d);
+      break;
+    }
+  return w;
+}
+
+// Under the cache's write lock and the index's lock: only note who to answer.
+void AgentChannel::onInstanceChanged(const std::string& cluster, const std::string& instanceId, std::int64_t revision) {
+  std::lock_guard lock(mu_);
+  auto s = waitersBySlot_.find(InstanceTasks::slot(cluster, instanceId));
+  if (s == waitersBySlot_.end()) return;
+  bool any = false;
+  for (auto id : s->second) {
+    auto& w = waiters_.at(id);
+    if (w->woken || revision <= w->since) continue;
+    w->woken = true;
+    woken_.push_back(id);
+    any = true;
+  }
+  if (any) wake_.notify_all();
+}
+
+void AgentChannel::answerWoken() {
+  std::vector<WaiterPtr> woken;
+  {
+    std::lock_guard lock(mu_);
+    for (auto id : woken_) {
+      auto it = waiters_.find(id);
+      if (it == waiters_.end()) continue;
+      it->second->woken = false;  // before answering: a change from now on queues it again
+      woken.push_back(it->second);
+    }
+    woken_.clear();
+  }
+  for (const auto& w : woken) {
+    auto r = answer(*w, false);
+    if (!r) continue;  // e.g. only a deletion: keep waiting
+    WaiterPtr taken;
+    {
+      std::lock_guard lock(mu_);
+      taken = takeLocked(w->id);
+    }
+    if (taken) finish(taken, std::move(*r));
+  }
+}
+
+void AgentChannel::expireDue() {
+  std::vector<WaiterPtr> expired;
+  {
+    const auto now = waitClock_.monotonicNow();
+    std::lock_guard lock(mu_);
+    while (!deadlines_.empty() && deadlines_.begin()->first <= now)
+      expired.push_back(takeLocked(deadlines_.begin()->second));
+  }
+  for (const auto& w : expired) finish(w, *answer(*w, true));
+}
+
+void AgentChannel::run() {
+  std::unique_lock lock(mu_);
+  while (!threadStop_) {
+    if (!woken_.empty()) {
+      lock.unlock();
+      answerWoken();
+      lock.lock();
+      continue;
+    }
+    if (!deadlines_.empty() && deadlines_.begin()->first <= waitClock_.monotonicNow()) {
+      lock.unlock();
+      expireDue();
+      lock.lock();
+      continue;
+    }
+    // Sleep until the earliest deadline, a change, or a slice (the wait clock
+    // may not be the one condition_variable follows).
+    auto sleep = std::chrono::steady_clock::duration(options_.waitSlice);
+    if (!deadlines_.empty())
+      sleep = std::min(sleep, deadlines_.begin()->first - waitClock_.monotonicNow() + std::chrono::milliseconds(1));
+    if (deadlines_.empty()) sleep = std::chrono::seconds(1);  // nothing parked: only woken_ or stop end the wait
+    // No predicate: park() notifies when its deadline may be the earliest, and
+    // the loop re-reads everything after any wake-up.
+    wake_.wait_for(lock, sleep);
   }
 }
 
@@ -156,13 +382,30 @@ std::size_t AgentChannel::markDisconnectedAgents() {
   return marked;
 }
 
-void AgentChannel::shutdown() { stopping_.store(true); }
+void AgentChannel::shutdown() {
+  std::vector<WaiterPtr> parked;
+  {
+    std::lock_guard lock(mu_);
+    stopping_.store(true);
+    threadStop_ = true;
+    while (!waiters_.empty()) parked.push_back(takeLocked(waiters_.begin()->first));
+    woken_.clear();
+  }
+  wake_.notify_all();
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+  for (const auto& w : parked) finish(w, *answer(*w, true));
+}
 
 std::optional<std::chrono::steady_clock::time_point> AgentChannel::lastSeenForTest(const std::string& arn) const {
   std::lock_guard lock(mu_);
   auto it = presence_.find(arn);
   if (it == presence_.end()) return std::nullopt;
   return it->second.lastSeen;
+}
+
+std::size_t AgentChannel::parkedForTest() const {
+  std::lock_guard lock(mu_);
+  return waiters_.size();
 }
 
 }  // namespace berth::control

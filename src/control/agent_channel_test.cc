@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <mutex>
 #include <thread>
 
 #include "control/cluster_ops.h"
@@ -171,6 +172,179 @@ TEST_F(AgentChannelTest, ChecksItsInput) {
   EXPECT_EQ(code(json{{"cluster", 5}, {"containerInstance", a_}}), ErrorCode::kInvalidParameter);
   EXPECT_EQ(code(json{{"cluster", "nope"}, {"containerInstance", a_}}), ErrorCode::kClusterNotFound);
   EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstance", "0123456789abcdef0123456789abcdef"}}), ErrorCode::kClient);
+}
+
+// --- parked and batched polls ---------------------------------------------
+
+// Answers collected from the asynchronous form.
+struct Answers {
+  std::mutex mu;
+  std::vector<Result<json>> got;
+  AgentChannel::PollDone sink() {
+    return [this](Result<json> r) {
+      std::lock_guard lock(mu);
+      got.push_back(std::move(r));
+    };
+  }
+  std::size_t count() {
+    std::lock_guard lock(mu);
+    return got.size();
+  }
+  // The channel thread may be the one answering: give it a moment.
+  bool waitFor(std::size_t n) {
+    for (int i = 0; i < 300 && count() < n; ++i) std::this_thread::sleep_for(10ms);
+    return count() >= n;
+  }
+  json only() {
+    std::lock_guard lock(mu);
+    EXPECT_EQ(got.size(), 1u);
+    if (got.size() != 1 || !got[0].ok()) return json();
+    return *got[0];
+  }
+};
+
+class ParkedPollTest : public AgentChannelTest {
+ protected:
+  void SetUp() override {
+    AgentChannelTest::SetUp();
+    // Deadlines on the fake clock: only expireDue() after advance() ends a wait.
+    parked_ = std::make_unique<AgentChannel>(ctx(), clock(), AgentChannelOptions{20s, 60s, 50ms});
+  }
+  json batch(std::vector<std::string> instances, std::int64_t since, double waitSeconds) {
+    return json{{"cluster", "prod"}, {"containerInstances", instances}, {"sinceVersion", since}, {"waitSeconds", waitSeconds}};
+  }
+  std::unique_ptr<AgentChannel> parked_;
+};
+
+TEST_F(ParkedPollTest, BatchedPollListsOnlyChangedInstances) {
+  const std::string task = startOn(a_);
+  json r = mustOk(parked_->pollTasks(batch({a_, b_}, 0, 5)));
+  const std::int64_t v = r["version"];
+  EXPECT_GT(v, 0);
+  ASSERT_EQ(r["instances"].size(), 1u);  // b_ has nothing
+  EXPECT_EQ(r["instances"][0]["containerInstanceArn"], a_);
+  EXPECT_EQ(r["instances"][0]["containerInstanceStatus"], "ACTIVE");
+  ASSERT_EQ(r["instances"][0]["tasks"].size(), 1u);
+  EXPECT_EQ(r["instances"][0]["tasks"][0]["taskArn"], task);
+  EXPECT_EQ(r["instances"][0]["tasks"][0]["taskDefinition"]["family"], "web");
+
+  Answers answers;
+  parked_->pollTasks(batch({a_, b_}, v, 10), answers.sink());
+  EXPECT_EQ(parked_->parkedForTest(), 1u);
+  const std::string other = startOn(b_);
+  ASSERT_TRUE(answers.waitFor(1));
+  r = answers.only();
+  EXPECT_GT(r["version"].get<std::int64_t>(), v);
+  ASSERT_EQ(r["instances"].size(), 1u);  // a_ did not change: not listed
+  EXPECT_EQ(r["instances"][0]["containerInstanceArn"], b_);
+  EXPECT_EQ(r["instances"][0]["tasks"][0]["taskArn"], other);
+  EXPECT_EQ(parked_->parkedForTest(), 0u);
+}
+
+TEST_F(ParkedPollTest, ExpiresOnTheWaitClockWithTheSameVersion) {
+  startOn(a_);
+  const std::int64_t v = mustOk(parked_->pollTasks(batch({a_, b_}, 0, 0)))["version"];
+  Answers batched, single;
+  parked_->pollTasks(batch({a_, b_}, v, 5), batched.sink());
+  parked_->pollTasks(json{{"cluster", "prod"}, {"containerInstance", a_}, {"sinceVersion", v}, {"waitSeconds", 8}}, single.sink());
+  EXPECT_EQ(parked_->parkedForTest(), 2u);
+  clock().advance(4900ms);
+  parked_->expireDue();
+  EXPECT_EQ(batched.count(), 0u);
+  clock().advance(100ms);
+  parked_->expireDue();
+  ASSERT_TRUE(batched.waitFor(1));
+  EXPECT_EQ(batched.only(), (json{{"version", v}, {"instances", json::array()}}));
+  EXPECT_EQ(single.count(), 0u);
+  clock().advance(3s);
+  parked_->expireDue();
+  ASSERT_TRUE(single.waitFor(1));
+  json r = single.only();
+  EXPECT_EQ(r["version"], v);
+  EXPECT_EQ(r["tasks"].size(), 1u);  // the single form still shows the full set
+  EXPECT_EQ(parked_->parkedForTest(), 0u);
+}
+
+TEST_F(ParkedPollTest, ManyParkedPollsWakeOnlyForTheirInstance) {
+  const std::int64_t v = cache().revision();
+  Answers onA, onB;
+  for (int i = 0; i < 250; ++i) {
+    parked_->pollTasks(json{{"cluster", "prod"}, {"containerInstance", a_}, {"sinceVersion", v}, {"waitSeconds", 20}}, onA.sink());
+    parked_->pollTasks(json{{"cluster", "prod"}, {"containerInstance", b_}, {"sinceVersion", v}, {"waitSeconds", 20}}, onB.sink());
+  }
+  EXPECT_EQ(parked_->parkedForTest(), 500u);  // and no thread per poll: this test runs them all on one
+  startOn(a_);
+  EXPECT_TRUE(onA.waitFor(250));
+  EXPECT_EQ(onB.count(), 0u);
+  EXPECT_EQ(parked_->parkedForTest(), 250u);
+  parked_->shutdown();
+  EXPECT_EQ(onB.count(), 250u);
+}
+
+TEST_F(ParkedPollTest, DeregisteredInstanceIsListedInactiveAtOnce) {
+  const std::int64_t v = mustOk(parked_->pollTasks(batch({a_, b_}, 0, 0)))["version"];
+  Answers answers;
+  parked_->pollTasks(batch({a_, b_}, v, 10), answers.sink());
+  mustOk(deregisterContainerInstance(ctx(), json{{"cluster", "prod"}, {"containerInstance", b_}}));
+  ASSERT_TRUE(answers.waitFor(1));
+  json r = answers.only();
+  ASSERT_EQ(r["instances"].size(), 1u);
+  EXPECT_EQ(r["instances"][0], (json{{"containerInstanceArn", b_}, {"containerInstanceStatus", "INACTIVE"}, {"tasks", json::array()}}));
+  // And on every later poll, without waiting.
+  r = mustOk(parked_->pollTasks(batch({a_, b_}, r["version"], 10)));
+  ASSERT_EQ(r["instances"].size(), 1u);
+  EXPECT_EQ(r["instances"][0]["containerInstanceStatus"], "INACTIVE");
+}
+
+TEST_F(ParkedPollTest, BatchedPollReconnectsAllItsAgentsInOneTransaction) {
+  std::vector<std::string> all{a_, b_};
+  for (int i = 0; i < 8; ++i) all.push_back(registerInstance());
+  EXPECT_EQ(parked_->markDisconnectedAgents(), 0u);  // starts the window
+  clock().advance(61s);
+  EXPECT_EQ(parked_->markDisconnectedAgents(), 10u);
+  const std::int64_t before = store().currentRevision();
+  mustOk(parked_->pollTasks(batch(all, 0, 0)));
+  EXPECT_EQ(store().currentRevision(), before + 1);  // one commit for ten instances
+  auto described = mustOk(describeContainerInstances(ctx(), json{{"cluster", "prod"}, {"containerInstances", all}}));
+  for (const auto& ci : described["containerInstances"]) EXPECT_TRUE(ci["agentConnected"].get<bool>());
+  // Connected ones are not written again.
+  mustOk(parked_->pollTasks(batch(all, 0, 0)));
+  EXPECT_EQ(store().currentRevision(), before + 1);
+}
+
+TEST_F(ParkedPollTest, ParkedPollsKeepTheirAgentsConnected) {
+  // channel_ waits on real time and keeps liveness on the fake clock.
+  EXPECT_EQ(channel_->markDisconnectedAgents(), 0u);
+  Answers answers;
+  channel_->pollTasks(batch({a_}, cache().revision(), 20), answers.sink());
+  clock().advance(61s);
+  // Parked for (fake) 61 s: still in flight, so a_ stays connected while b_ does not.
+  EXPECT_EQ(channel_->markDisconnectedAgents(), 1u);
+  auto described = mustOk(describeContainerInstances(ctx(), json{{"cluster", "prod"}, {"containerInstances", {a_, b_}}}));
+  EXPECT_TRUE(described["containerInstances"][0]["agentConnected"].get<bool>());
+  EXPECT_FALSE(described["containerInstances"][1]["agentConnected"].get<bool>());
+  EXPECT_EQ(answers.count(), 0u);
+  channel_->shutdown();
+  EXPECT_EQ(answers.count(), 1u);
+  // Answered: a_'s last heartbeat is now, and silence from here disconnects it.
+  clock().advance(61s);
+  EXPECT_EQ(channel_->markDisconnectedAgents(), 1u);
+}
+
+TEST_F(ParkedPollTest, ChecksTheBatchedInput) {
+  auto code = [&](const json& req) {
+    auto r = parked_->pollTasks(req);
+    return r.ok() ? ErrorCode::kInternal : r.error().code;
+  };
+  EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstance", a_}, {"containerInstances", {b_}}}), ErrorCode::kInvalidParameter);
+  EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstances", json::array()}}), ErrorCode::kInvalidParameter);
+  EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstances", a_}}), ErrorCode::kInvalidParameter);
+  EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstances", {a_, 5}}}), ErrorCode::kInvalidParameter);
+  EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstances", std::vector<std::string>(10001, a_)}}), ErrorCode::kInvalidParameter);
+  EXPECT_EQ(code(json{{"cluster", "prod"}, {"containerInstances", {a_, "0123456789abcdef0123456789abcdef"}}}), ErrorCode::kClient);
+  // Listed twice: answered once.
+  startOn(a_);
+  EXPECT_EQ(mustOk(parked_->pollTasks(batch({a_, a_}, 0, 0)))["instances"].size(), 1u);
 }
 
 // The StateCache facility the long poll is built on.
