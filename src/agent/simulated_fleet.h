@@ -53,7 +53,7 @@ struct SimulatedFleetOptions {
   std::size_t instancesPerPoll = 2500;
   std::size_t reportWorkers = 8;
   std::chrono::seconds pollWait{20};
-  std::chrono::milliseconds persistInterval{2000};
+  std::chrono::milliseconds persistInterval{5000};  // record writes while tasks change (a crash loses at most this much: adoption covers it)
   std::chrono::milliseconds retryBackoffStart{200};
   std::chrono::milliseconds retryBackoffMax{5000};
 };

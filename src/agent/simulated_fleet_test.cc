@@ -387,7 +387,9 @@ TEST_F(SimulatedFleetTest, ManyTasksEachReportedOnceInOrder) {
     auto r = server.reportsFor("t-" + std::to_string(i));
     ASSERT_EQ(r.size(), i % 2 == 0 ? 2u : 1u) << i;
     EXPECT_EQ(r[0]["status"], "RUNNING");
-    if (i % 2 == 0) EXPECT_EQ(r[1]["status"], "STOPPED");
+    if (i % 2 == 0) {
+      EXPECT_EQ(r[1]["status"], "STOPPED");
+    }
   }
   EXPECT_TRUE(eventually([&] { return fleet.taskCount() == 100; }));
 }

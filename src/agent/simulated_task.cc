@@ -60,6 +60,7 @@ std::optional<SimulatedTask> adoptTask(const ServerTaskView& view, std::uint32_t
   t.arn = view.arn;
   t.instance = instance;
   t.containers = view.containers;
+  t.reported = SimStatus::kPending;  // the server placed it PENDING: nothing to say until RUNNING
   if (view.lastStatus == "RUNNING") {
     // Adopt: the simulated containers "kept running" while we were away.
     t.status = SimStatus::kRunning;
