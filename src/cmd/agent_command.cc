@@ -231,6 +231,7 @@ int runAgent(const AgentConfig& config) {
     std::cerr << "berth agent: " << creds.error().message << "\n";
     return 2;
   }
+  if (config.simulate > 0) return runSimulatedAgents(config, *creds);
   auto node = NodeAgent::start(config, *creds);
   if (!node.ok()) {
     std::cerr << "berth agent: " << node.error().message

@@ -32,6 +32,11 @@ struct AgentConfig {
   std::string awsvpcSubnet = "10.214.0.0/16";
   std::string dynamicHostPortRange;  // "LOW-HIGH"; empty = the kernel's ephemeral range
   int metadataPort = 51679;          // host-mode tasks reach the metadata endpoint on 127.0.0.1:PORT
+  // Issue #6: --simulate N stands for N container instances with no containers
+  // (agent/simulated_fleet.h); --availability-zone may then list zones "a,b,c".
+  std::size_t simulate = 0;
+  std::int64_t simulateStartDelayMs = 0;  // PENDING -> RUNNING
+  std::int64_t simulateStopDelayMs = 0;   // desiredStatus STOPPED -> STOPPED
 };
 
 // A running agent with everything it owns (runtime, image store, record).
@@ -51,5 +56,7 @@ class NodeAgent {
 Result<api::AwsCredentials> agentCredentialsFromEnv();
 
 int runAgent(const AgentConfig& config);
+// `berth agent --simulate N` (simulated_agent_command.cc); runAgent calls it.
+int runSimulatedAgents(const AgentConfig& config, const api::AwsCredentials& credentials);
 
 }  // namespace berth::cmd

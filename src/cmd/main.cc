@@ -64,6 +64,14 @@ int main(int argc, char** argv) {
   agent->add_option("--pull-behavior", agentConfig.pullBehavior, "default, always, once or prefer-cached")
       ->capture_default_str();
   agent->add_flag("--fake-runtime", agentConfig.fakeRuntime, "run no containers (tests): tasks move through their lifecycle in memory");
+  agent->add_option("--simulate", agentConfig.simulate,
+                    "stand for N simulated container instances that run tasks with no containers (scale tests); "
+                    "--availability-zone may then be a comma-separated list, assigned round-robin")
+      ->check(CLI::Range(0, 100000));
+  agent->add_option("--simulate-start-delay", agentConfig.simulateStartDelayMs, "ms from PENDING to RUNNING of a simulated task")
+      ->check(CLI::NonNegativeNumber);
+  agent->add_option("--simulate-stop-delay", agentConfig.simulateStopDelayMs, "ms from a stop request to STOPPED of a simulated task")
+      ->check(CLI::NonNegativeNumber);
   agent->add_option("--log-level", agentConfig.logLevel, "debug, info, warn or error")->capture_default_str();
   auto addNodeNetworkFlags = [](CLI::App* sub, berth::cmd::AgentConfig& c) {
     sub->add_option("--bridge-name", c.bridgeName, "Linux bridge for networkMode bridge tasks")->capture_default_str();
