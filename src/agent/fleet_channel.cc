@@ -24,37 +24,17 @@ Status ServerFleetChannel::submitTaskStateChange(const nlohmann::json& change) {
   return okStatus();
 }
 
-void ServerFleetChannel::cancel() {
-  {
-    std::lock_guard lock(mu_);
-    cancelled_ = true;
-  }
-  cancelled_cv_.notify_all();
-  client_.cancel();
-}
+void ServerFleetChannel::cancel() { client_.cancel(); }
 
 Result<PollBatchResult> ServerFleetChannel::pollTasks(const std::string& cluster,
                                                       const std::vector<std::string>& instanceArns,
                                                       std::int64_t sinceVersion, std::chrono::seconds wait) {
-  if (form_.load() == PollForm::kSingle) return pollSingle(cluster, instanceArns, wait);
   nlohmann::json request = {{"cluster", cluster},
                             {"containerInstances", instanceArns},
                             {"sinceVersion", sinceVersion},
                             {"waitSeconds", wait.count()}};
   auto r = client_.call(kAgentTarget, "PollTasks", request, wait + std::chrono::seconds(30));
-  if (!r.ok()) {
-    // Only before the first batched answer: a server that never accepted the
-    // batched form does not know it (it asks for containerInstance).
-    if (form_.load() == PollForm::kUnknown && r.error().code == ErrorCode::kClient &&
-        r.error().context == "InvalidParameterException") {
-      log::warn("server does not accept batched PollTasks; falling back to single-instance polls",
-                {{"error", r.error().message}});
-      form_ = PollForm::kSingle;
-      return pollSingle(cluster, instanceArns, wait);
-    }
-    return r.takeError();
-  }
-  form_ = PollForm::kBatched;
+  if (!r.ok()) return r.takeError();
   PollBatchResult result;
   result.version = r->value("version", sinceVersion);
   for (auto& i : (*r)["instances"]) {
@@ -64,31 +44,6 @@ Result<PollBatchResult> ServerFleetChannel::pollTasks(const std::string& cluster
     if (auto t = i.find("tasks"); t != i.end() && t->is_array()) it.tasks = std::move(*t);
     result.instances.push_back(std::move(it));
   }
-  return result;
-}
-
-Result<PollBatchResult> ServerFleetChannel::pollSingle(const std::string& cluster,
-                                                       const std::vector<std::string>& instanceArns,
-                                                       std::chrono::seconds wait) {
-  const auto roundStart = std::chrono::steady_clock::now();
-  PollBatchResult result;  // version stays 0: every round asks for the full sets
-  for (const auto& arn : instanceArns) {
-    nlohmann::json request = {{"cluster", cluster}, {"containerInstance", arn}, {"sinceVersion", 0}, {"waitSeconds", 0}};
-    auto r = client_.call(kAgentTarget, "PollTasks", request);
-    if (!r.ok()) {
-      if (r.error().code == ErrorCode::kUnavailable) return r.takeError();
-      // Unknown instance (deregistered and gone): the fleet registers it anew.
-      result.instances.push_back({arn, "INACTIVE", nlohmann::json::array()});
-      continue;
-    }
-    InstanceTasks it{arn, r->value("containerInstanceStatus", "ACTIVE"), nlohmann::json::array()};
-    if (auto t = r->find("tasks"); t != r->end() && t->is_array()) it.tasks = std::move(*t);
-    if (!it.tasks.empty() || it.containerInstanceStatus == "INACTIVE") result.instances.push_back(std::move(it));
-  }
-  // Pace the rounds (these polls do not wait on the server).
-  const auto pace = std::min<std::chrono::steady_clock::duration>(std::chrono::seconds(1), wait);
-  std::unique_lock lock(mu_);
-  cancelled_cv_.wait_until(lock, roundStart + pace, [&] { return cancelled_; });
   return result;
 }
 

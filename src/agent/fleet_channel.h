@@ -47,13 +47,8 @@ class FleetChannel {
 
 // The real server over a ServerClient (thread-safe: pooled connections).
 //
-// Poll form: the batched form ("containerInstances") is used while the server
-// accepts it. A server without it (before issue #6's server side) rejects the
-// request with InvalidParameterException (containerInstance is required); then
-// this falls back, once and for good, to single-instance short polls
-// (sinceVersion 0, waitSeconds 0: every instance's full set, at most one
-// round per second). That fallback is for small fleets only; once every
-// server speaks the batched form it can be deleted (pollSingle and form_).
+// The FleetChannel over the server's public port: batched PollTasks
+// (agent-protocol.md, "Issue #6 adds").
 class ServerFleetChannel final : public FleetChannel {
  public:
   explicit ServerFleetChannel(ServerClient& client) : client_(client) {}
@@ -65,18 +60,8 @@ class ServerFleetChannel final : public FleetChannel {
   Status submitTaskStateChange(const nlohmann::json& change) override;
   void cancel() override;
 
-  bool usesBatchedPollsForTest() const { return form_.load() != PollForm::kSingle; }
-
  private:
-  enum class PollForm { kUnknown, kBatched, kSingle };
-  Result<PollBatchResult> pollSingle(const std::string& cluster, const std::vector<std::string>& instanceArns,
-                                     std::chrono::seconds wait);
-
   ServerClient& client_;
-  std::atomic<PollForm> form_{PollForm::kUnknown};
-  std::mutex mu_;
-  std::condition_variable cancelled_cv_;
-  bool cancelled_ = false;
 };
 
 }  // namespace berth::agent
