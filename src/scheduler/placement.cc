@@ -137,7 +137,7 @@ class PlacementCall {
     order.clear();
     const std::size_t n = snapshot_.instances.size();
     if (request_.onlyInstances.empty()) {
-      candidates_.resize(n);
+      candidates_.assign(n, Candidate{});  // scratch from an earlier call: start clean
       for (std::size_t i = 0; i < n; ++i) candidates_[i].instance = static_cast<std::uint32_t>(i);
     } else {
       // Snapshot order, each instance once; indexes outside the snapshot are skipped.
@@ -145,7 +145,7 @@ class PlacementCall {
         if (i < n) order.push_back(static_cast<std::uint32_t>(i));
       std::sort(order.begin(), order.end());
       order.erase(std::unique(order.begin(), order.end()), order.end());
-      candidates_.resize(order.size());
+      candidates_.assign(order.size(), Candidate{});
       for (std::size_t p = 0; p < order.size(); ++p) candidates_[p].instance = order[p];
     }
     eligible_.clear();
