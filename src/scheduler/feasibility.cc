@@ -1,6 +1,7 @@
 #include "scheduler/feasibility.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace berth::scheduler {
 namespace {
@@ -42,11 +43,6 @@ RejectReason resourceFit(const RemainingNow& remaining, const Resources& demand)
   return RejectReason::kNone;
 }
 
-RejectReason availability(const Instance& instance) {
-  if (instance.status != "ACTIVE") return RejectReason::kInactive;
-  if (!instance.agentConnected) return RejectReason::kAgent;
-  return RejectReason::kNone;
-}
 
 bool hasAttributes(const Instance& instance, const std::vector<std::string>& required) {
   for (const auto& name : required)

@@ -50,8 +50,8 @@ class PlacementCall {
 
   PlacementResult run() {
     planConstraints();
-    planStrategies();
     buildCandidates();
+    planStrategies();  // after buildCandidates: bucket counts reuse the candidates' group counts
     if (groupedByFirstSpread_) groupByBucket();
     PlacementResult result;
     for (int i = 0; i < request_.count; ++i) {
@@ -125,10 +125,12 @@ class PlacementCall {
     for (std::size_t i = 0; i < instances.size(); ++i)
       spread.bucketOfInstance[i] = buckets.bucketOf(i, instances[i], attributeName);
     spread.tasksInBucket.assign(buckets.bucketCount(), 0);
-    if (group_ != kUnknownGroup)
-      for (std::size_t i = 0; i < instances.size(); ++i)
-        if (!instances[i].groupCounts.empty())
-          spread.tasksInBucket[spread.bucketOfInstance[i]] += instances[i].tasksInGroup(group_);
+    if (group_ == kUnknownGroup) return spread;
+    const bool candidatesAreAllInstances = request_.onlyInstances.empty();  // then position == instance index
+    for (std::size_t i = 0; i < instances.size(); ++i) {
+      std::int64_t tasks = candidatesAreAllInstances ? candidates_[i].groupTasks : instances[i].tasksInGroup(group_);
+      spread.tasksInBucket[spread.bucketOfInstance[i]] += tasks;
+    }
     return spread;
   }
 
@@ -242,14 +244,15 @@ class PlacementCall {
 
   // Scans `positions`, keeping the best candidate by the keys (lexicographic),
   // then the lowest instance index; with random, all candidates tied on the keys.
-  void scan(const std::uint32_t* begin, const std::uint32_t* end) {
+  // Keys before `from` are equal for everything scanned (the bucket's count).
+  void scan(const std::uint32_t* begin, const std::uint32_t* end, std::size_t from) {
     std::int64_t keys[kMaxStrategies];
     const std::size_t k = keys_.size();
     for (const std::uint32_t* it = begin; it != end; ++it) {
       const Candidate& c = candidates_[*it];
       if (c.reason != RejectReason::kNone) continue;
       int order = best_ < 0 ? -1 : 0;
-      for (std::size_t s = 0; s < k; ++s) {
+      for (std::size_t s = from; s < k; ++s) {
         keys[s] = keyOf(keys_[s], c);
         if (order == 0 && keys[s] != bestKeys_[s]) order = keys[s] < bestKeys_[s] ? -1 : 1;
         if (order > 0) break;
@@ -264,7 +267,7 @@ class PlacementCall {
         continue;
       }
       // Strictly better (or the first seen). keys[] is complete: we only break on worse.
-      std::copy(keys, keys + k, bestKeys_);
+      std::copy(keys + from, keys + k, bestKeys_ + from);
       best_ = static_cast<std::int64_t>(*it);
       if (randomStrategy_) {
         ties_.clear();
@@ -290,12 +293,12 @@ class PlacementCall {
       int runs = 0;
       for (std::size_t b = 0; b < eligibleInBucket_.size(); ++b) {
         if (eligibleInBucket_[b] == 0 || spread.tasksInBucket[b] != least) continue;
-        scan(bucketMembers_.data() + bucketStart_[b], bucketMembers_.data() + bucketStart_[b + 1]);
+        scan(bucketMembers_.data() + bucketStart_[b], bucketMembers_.data() + bucketStart_[b + 1], 1);
         ++runs;
       }
       severalRuns = runs > 1;
     } else {
-      scan(eligible_.data(), eligible_.data() + eligible_.size());
+      scan(eligible_.data(), eligible_.data() + eligible_.size(), 0);
     }
     if (best_ < 0) return std::nullopt;
     if (!randomStrategy_) return static_cast<std::uint32_t>(best_);

@@ -27,17 +27,4 @@ BucketId AttributeBuckets::intern(const std::string* value) {
   return it->second;
 }
 
-BucketId AttributeBuckets::bucketOf(std::size_t index, const Instance& instance, const std::string& attributeName) {
-  if (instance.attributesVersion == 0) return intern(instance.attribute(attributeName));
-  if (index >= version.size()) {
-    version.resize(index + 1, 0);
-    bucket.resize(index + 1, kMissingBucket);
-  }
-  if (version[index] != instance.attributesVersion) {
-    bucket[index] = intern(instance.attribute(attributeName));
-    version[index] = instance.attributesVersion;
-  }
-  return bucket[index];
-}
-
 }  // namespace berth::scheduler

@@ -54,7 +54,19 @@ struct AttributeBuckets {
   std::vector<std::uint64_t> version;                  // per instance index
   std::vector<BucketId> bucket;
 
-  BucketId bucketOf(std::size_t index, const Instance& instance, const std::string& attributeName);
+  // Inline: runs for every instance on every call.
+  BucketId bucketOf(std::size_t index, const Instance& instance, const std::string& attributeName) {
+    if (instance.attributesVersion == 0) return intern(instance.attribute(attributeName));
+    if (index >= version.size()) {
+      version.resize(index + 1, 0);
+      bucket.resize(index + 1, kMissingBucket);
+    }
+    if (version[index] != instance.attributesVersion) {
+      bucket[index] = intern(instance.attribute(attributeName));
+      version[index] = instance.attributesVersion;
+    }
+    return bucket[index];
+  }
   std::size_t bucketCount() const { return valueIds.size() + 1; }
 
  private:
