@@ -85,6 +85,9 @@ class PlacementCall {
       else
         callExpressions_.push_back(&e);
     }
+    bool spreads = std::any_of(request_.strategies.begin(), request_.strategies.end(),
+                               [](const Strategy& s) { return s.type == Strategy::Type::kSpread; });
+    countsGroup_ = group_ != kUnknownGroup && (distinctInstance_ || spreads);
     if (!request_.requiredAttributes.empty()) {
       // One cached predicate for the whole set; "\n" cannot occur in an attribute name.
       std::string key = "required\n";
@@ -157,7 +160,8 @@ class PlacementCall {
       c.cpu = instance.remaining.cpu;
       c.memory = instance.remaining.memory;
       c.gpus = instance.remaining.gpus;
-      c.groupTasks = group_ == kUnknownGroup ? 0 : instance.tasksInGroup(group_);
+      // Reading groupCounts is a cache miss per instance: only when something counts the group.
+      c.groupTasks = countsGroup_ ? instance.tasksInGroup(group_) : 0;
       c.reason = firstCheck(c, instance);
       if (c.reason == RejectReason::kNone) eligible_.push_back(static_cast<std::uint32_t>(p));
     }
@@ -339,6 +343,7 @@ class PlacementCall {
 
   GroupId group_ = kUnknownGroup;
   bool distinctInstance_ = false;
+  bool countsGroup_ = false;  // distinctInstance or a spread strategy reads the group's task counts
   std::vector<std::pair<const Expression*, CachedPredicate*>> staticExpressions_;
   std::vector<const Expression*> callExpressions_;  // read agent state: once per call
   std::vector<const Expression*> taskExpressions_;  // read tasks: again after each placement here
