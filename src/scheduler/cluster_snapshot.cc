@@ -54,12 +54,17 @@ void reserve(Instance& instance, const Resources& demand, GroupId group) {
   instance.remaining.gpus -= demand.gpus;
   addPorts(instance.remaining.ports, demand.ports);
   addPorts(instance.remaining.portsUdp, demand.portsUdp);
-  auto it = std::lower_bound(instance.groupCounts.begin(), instance.groupCounts.end(), group,
-                             [](const auto& entry, GroupId g) { return entry.first < g; });
-  if (it != instance.groupCounts.end() && it->first == group)
+  // Found by a scan (an owner's groupCounts need not be sorted); a new group
+  // goes in sorted position.
+  auto it = std::find_if(instance.groupCounts.begin(), instance.groupCounts.end(),
+                         [group](const auto& entry) { return entry.first == group; });
+  if (it != instance.groupCounts.end()) {
     ++it->second;
-  else
-    instance.groupCounts.insert(it, {group, 1});
+    return;
+  }
+  it = std::lower_bound(instance.groupCounts.begin(), instance.groupCounts.end(), group,
+                        [](const auto& entry, GroupId g) { return entry.first < g; });
+  instance.groupCounts.insert(it, {group, 1});
 }
 
 void release(Instance& instance, const Resources& demand, GroupId group) {

@@ -28,6 +28,7 @@ std::string_view reasonName(RejectReason reason) {
     case RejectReason::kPortsUdp: return "RESOURCE:PORTS_UDP";
     case RejectReason::kGpu: return "RESOURCE:GPU";
     case RejectReason::kAttribute: return "ATTRIBUTE";
+    case RejectReason::kTookItsTask: return "";
   }
   return "";
 }

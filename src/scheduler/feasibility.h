@@ -23,6 +23,9 @@ enum class RejectReason : std::uint8_t {
   kPortsUdp,
   kGpu,
   kAttribute,
+  // Not a rejection: with onlyInstances (StartTask) each named instance takes
+  // one task; one that already took its task in this call is done, not refused.
+  kTookItsTask,
 };
 
 // The name in a RunTask failure ("RESOURCE:CPU", ...); "" for kNone.

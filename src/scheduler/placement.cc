@@ -57,7 +57,9 @@ class PlacementCall {
     for (int i = 0; i < request_.count; ++i) {
       auto chosen = choose();
       if (!chosen) {
-        for (const auto& c : candidates_) result.rejections.push_back({c.instance, std::string(reasonName(c.reason))});
+        for (const auto& c : candidates_)
+          if (c.reason != RejectReason::kTookItsTask)
+            result.rejections.push_back({c.instance, std::string(reasonName(c.reason))});
         break;
       }
       result.placed.push_back(candidates_[*chosen].instance);
@@ -331,7 +333,8 @@ class PlacementCall {
       placed = &*it;
     }
     for (auto& spread : spreads_) ++spread.tasksInBucket[spread.bucketOfInstance[c.instance]];
-    c.reason = recheck(c, placed);
+    // StartTask (onlyInstances): one task per named instance.
+    c.reason = request_.onlyInstances.empty() ? recheck(c, placed) : RejectReason::kTookItsTask;
     if (c.reason != RejectReason::kNone && groupedByFirstSpread_)
       --eligibleInBucket_[spreads_[keys_[0].slot].bucketOfInstance[c.instance]];
   }

@@ -131,6 +131,7 @@ TEST(PlacementPropertyTest, NeverOvercommitsAndRejectsEachCandidateOnce) {
       EXPECT_LE(r.demand.memory * n, in.remaining.memory) << "seed " << seed;
       EXPECT_LE(r.demand.gpus * n, in.remaining.gpus) << "seed " << seed;
       if (!r.demand.ports.empty() || !r.demand.portsUdp.empty()) EXPECT_EQ(n, 1) << "seed " << seed;
+      if (!r.onlyInstances.empty()) EXPECT_EQ(n, 1) << "StartTask: one task per named instance, seed " << seed;
       for (int port : r.demand.ports) EXPECT_FALSE(std::count(in.remaining.ports.begin(), in.remaining.ports.end(), port));
       for (int port : r.demand.portsUdp)
         EXPECT_FALSE(std::count(in.remaining.portsUdp.begin(), in.remaining.portsUdp.end(), port));
@@ -147,8 +148,9 @@ TEST(PlacementPropertyTest, NeverOvercommitsAndRejectsEachCandidateOnce) {
     std::set<std::size_t> candidates;
     if (r.onlyInstances.empty())
       for (std::size_t i = 0; i < s.instances.size(); ++i) candidates.insert(i);
-    else
-      candidates.insert(r.onlyInstances.begin(), r.onlyInstances.end());
+    else  // StartTask: a named instance that took its task is done, not rejected
+      for (std::size_t i : r.onlyInstances)
+        if (!perInstance.count(i)) candidates.insert(i);
     std::set<std::size_t> rejected;
     for (const auto& rej : result.rejections) {
       EXPECT_TRUE(rejected.insert(rej.instance).second) << "two reasons for instance " << rej.instance;

@@ -367,18 +367,25 @@ TEST(PlaceTest, RandomBreaksTiesOfEarlierStrategiesOnly) {
   EXPECT_LT(*chosen.rbegin(), 10u);  // always among the tightest
 }
 
-TEST(PlaceTest, OnlyInstancesLimitsCandidatesAndRejections) {
+TEST(PlaceTest, OnlyInstancesPlacesOneTaskOnEachNamedInstance) {
   ClusterSnapshot s;
   s.instances.push_back(makeInstance("a", 1000, 1000));
   s.instances.push_back(makeInstance("b", 10, 10));
   s.instances.push_back(makeInstance("c", 1000, 1000));
-  PlacementRequest r = task(100, 100, 2);
-  r.onlyInstances = {2, 1, 2, 99};  // duplicates and unknown indexes are ignored
-  r.demand.ports = {80};
+  s.instances.push_back(makeInstance("d", 1000, 1000));
+  PlacementRequest r = task(100, 100, 3);
+  r.onlyInstances = {3, 2, 1, 2, 99};  // duplicates and unknown indexes are ignored
   SeededRandom random(1);
   auto result = place(r, s, random);
-  EXPECT_EQ(result.placed, std::vector<std::size_t>{2});
-  EXPECT_EQ(reasons(result), (std::vector<std::string>{"1=RESOURCE:CPU", "2=RESOURCE:PORTS"}));
+  // StartTask: c and d each take one task (though each has room for ten);
+  // only b, which could not, is a rejection; a was not named.
+  EXPECT_EQ(result.placed, (std::vector<std::size_t>{2, 3}));
+  EXPECT_EQ(reasons(result), (std::vector<std::string>{"1=RESOURCE:CPU"}));
+
+  r.count = 2;
+  r.onlyInstances = {0, 3};
+  EXPECT_EQ(place(r, s, random).placed, (std::vector<std::size_t>{0, 3}));
+  EXPECT_TRUE(place(r, s, random).rejections.empty());
 }
 
 // ---- memo ----

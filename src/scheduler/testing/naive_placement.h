@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -76,6 +77,7 @@ inline PlacementResult naivePlace(const PlacementRequest& r, const ClusterSnapsh
     candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
   }
   PlacementResult result;
+  std::set<std::size_t> tookItsTask;
   for (int t = 0; t < r.count; ++t) {
     // Per-bucket task counts, recomputed from scratch.
     std::vector<std::map<std::string, long>> buckets;
@@ -108,6 +110,7 @@ inline PlacementResult naivePlace(const PlacementRequest& r, const ClusterSnapsh
     std::vector<std::size_t> best;
     std::vector<long> bestKeys;
     for (std::size_t i : candidates) {
+      if (tookItsTask.count(i)) continue;
       if (!naiveReason(view(i), r, s, id).empty()) continue;
       auto keys = keysOf(view(i));
       if (best.empty() || keys < bestKeys) {
@@ -118,7 +121,8 @@ inline PlacementResult naivePlace(const PlacementRequest& r, const ClusterSnapsh
       }
     }
     if (best.empty()) {
-      for (std::size_t i : candidates) result.rejections.push_back({i, naiveReason(view(i), r, s, id)});
+      for (std::size_t i : candidates)
+        if (!tookItsTask.count(i)) result.rejections.push_back({i, naiveReason(view(i), r, s, id)});
       break;
     }
     std::size_t chosen = anyRandom ? best[random.next() % best.size()] : best.front();
@@ -126,6 +130,7 @@ inline PlacementResult naivePlace(const PlacementRequest& r, const ClusterSnapsh
     reserve(it->second, r.demand, id);
     ++it->second.runningTasksCount;
     result.placed.push_back(chosen);
+    if (!r.onlyInstances.empty()) tookItsTask.insert(chosen);  // StartTask: one task per named instance
   }
   return result;
 }
