@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "api/service_model.h"
+#include "control/attribute_ops.h"
 #include "control/cluster_ops.h"
 #include "control/container_instance_ops.h"
 #include "control/tagging_ops.h"
@@ -22,6 +23,8 @@ AwsError ecsError(const Error& e) {
     case ErrorCode::kResourceNotFound:
     case ErrorCode::kNotFound: return {"ResourceNotFoundException", 400, e.message};
     case ErrorCode::kLimitExceeded: return {"LimitExceededException", 400, e.message};
+    case ErrorCode::kTargetNotFound: return {"TargetNotFoundException", 400, e.message};
+    case ErrorCode::kAttributeLimitExceeded: return {"AttributeLimitExceededException", 400, e.message};
     default: return {"ServerException", 500, e.message.empty() ? "An internal error occurred." : e.message};
   }
 }
@@ -57,6 +60,9 @@ JsonService makeEcsService(control::EcsContext& ctx) {
       {"DescribeContainerInstances", bind(control::describeContainerInstances)},
       {"ListContainerInstances", bind(control::listContainerInstances)},
       {"UpdateContainerInstancesState", bind(control::updateContainerInstancesState)},
+      {"PutAttributes", bind(control::putAttributes)},
+      {"DeleteAttributes", bind(control::deleteAttributes)},
+      {"ListAttributes", bind(control::listAttributes)},
       {"RunTask", bind(control::runTask)},
       {"StartTask", bind(control::startTask)},
       {"StopTask", bind(control::stopTask)},

@@ -26,6 +26,7 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "control/agent_channel.h"
+#include "control/placement_index.h"
 #include "control/state_cache.h"
 #include "control/task_definition_ops.h"
 #include "control/task_ops.h"
@@ -71,6 +72,7 @@ struct ServerRuntime::Parts {
   std::unique_ptr<api::TaskCredentialIssuer> taskCredentials;  // task-role credentials; also verifies bootstrap keys
   std::unique_ptr<store::Store> store;
   std::unique_ptr<control::StateCache> cache;
+  std::unique_ptr<control::PlacementIndex> placement;  // observes the cache: declared after it, destroyed before
   std::unique_ptr<control::EcsContext> ecs;
   std::unique_ptr<control::AgentChannel> agentChannel;
   std::unique_ptr<blobstore::BlobStore> blobs;
@@ -190,9 +192,11 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   auto cache = control::StateCache::open(*p->store);
   if (!cache.ok()) return cache.takeError();
   p->cache = std::move(*cache);
+  p->placement = std::make_unique<control::PlacementIndex>(*p->cache);
 
   p->ecs = std::make_unique<control::EcsContext>(control::EcsContext{
-      *p->store, *p->cache, p->clock, p->random, control::AccountInfo{config.accountId, config.region, "aws"}});
+      *p->store, *p->cache, p->clock, p->random, control::AccountInfo{config.accountId, config.region, "aws"},
+      p->placement.get()});
   p->agentChannel = std::make_unique<control::AgentChannel>(*p->ecs);
   auto blobs = blobstore::BlobStore::open((std::filesystem::path(config.dataDir) / "registry").string(), p->clock,
                                           p->random);
@@ -264,6 +268,7 @@ void ServerRuntime::shutdown() {
   }
   p.housekeepingCv.notify_all();
   if (p.housekeeper.joinable()) p.housekeeper.join();
+  p.placement.reset();  // unhooks its cache observer first
   p.cache.reset();
   p.store->close();  // queued writes commit, SQLite closes cleanly
   p.logStore->close();

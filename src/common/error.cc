@@ -61,6 +61,8 @@ std::string_view errorCodeName(ErrorCode code) {
     case ErrorCode::kHierarchyLevelLimitExceeded: return "HierarchyLevelLimitExceeded";
     case ErrorCode::kParameterPatternMismatch: return "ParameterPatternMismatch";
     case ErrorCode::kFailedPrecondition: return "FailedPrecondition";
+    case ErrorCode::kTargetNotFound: return "TargetNotFound";
+    case ErrorCode::kAttributeLimitExceeded: return "AttributeLimitExceeded";
   }
   return "Unknown";
 }

@@ -70,6 +70,9 @@ enum class ErrorCode : std::uint16_t {
   kHierarchyLevelLimitExceeded = 54, // SSM HierarchyLevelLimitExceededException
   kParameterPatternMismatch = 55,    // SSM ParameterPatternMismatchException
   kFailedPrecondition = 56,          // not in a state that allows this (e.g. exec in a stopped container)
+  // Issue #6 (placement): ECS attributes.
+  kTargetNotFound = 57,              // ECS TargetNotFoundException: Put/DeleteAttributes on an unknown instance
+  kAttributeLimitExceeded = 58,      // ECS AttributeLimitExceededException: more than 10 custom attributes
 };
 
 std::string_view errorCodeName(ErrorCode code);

@@ -5,6 +5,7 @@
 #include "control/arn.h"
 #include "control/cluster_ops.h"
 #include "control/committer.h"
+#include "control/instance_facts.h"
 #include "control/json_fields.h"
 #include "control/keys.h"
 #include "control/pagination.h"
@@ -165,86 +166,27 @@ bool wantsTags(const json& request, Status& st) {
 }
 
 // --- ListContainerInstances filter -------------------------------------
-// The cluster query language (reference/ecs-scheduling.md §5) arrives with the
-// placement issue. Until then one comparison is understood:
-//   attribute:<name> (==|equals|!=|not_equals) <value>
-//   attribute:<name> (exists|!exists|not_exists)
-//   ec2InstanceId|agentConnected (==|!=) <value>
-struct SimpleFilter {
-  std::string subject;  // "attribute:<name>", "ec2InstanceId", "agentConnected"
-  std::string op;       // "==", "!=", "exists", "!exists"
-  std::string value;
+// `filter` is a cluster query language expression (reference/ecs-scheduling.md
+// §5), evaluated against each stored instance document. Task facts
+// (runningTasksCount, task:group) are gathered once, and only when asked for.
+struct InstanceFilter {
+  scheduler::Expression expression;
+  std::map<std::string, InstanceTasks> tasks;  // by containerInstanceArn; filled when the expression reads tasks
 };
 
-std::vector<std::string> splitWords(const std::string& s) {
-  std::vector<std::string> words;
-  std::string cur;
-  for (char c : s) {
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      if (!cur.empty()) words.push_back(std::move(cur)), cur.clear();
-    } else {
-      cur.push_back(c);
-    }
-  }
-  if (!cur.empty()) words.push_back(std::move(cur));
-  return words;
+Result<std::optional<InstanceFilter>> parseFilter(const EcsContext& ctx, const std::string& cluster,
+                                                  const std::string& expression) {
+  if (expression.find_first_not_of(" \t\r\n") == std::string::npos) return std::optional<InstanceFilter>();
+  auto parsed = scheduler::Expression::parse(expression);
+  if (!parsed.ok()) return parsed.takeError();
+  InstanceFilter f{std::move(*parsed), {}};
+  if (f.expression.readsTasks()) f.tasks = tasksByInstance(ctx.cache, cluster);
+  return std::optional<InstanceFilter>(std::move(f));
 }
 
-std::string unquote(std::string v) {
-  if (v.size() >= 2 && (v.front() == '\'' || v.front() == '"') && v.back() == v.front()) return v.substr(1, v.size() - 2);
-  return v;
-}
-
-Result<std::optional<SimpleFilter>> parseFilter(const std::string& expression) {
-  auto words = splitWords(expression);
-  if (words.empty()) return std::optional<SimpleFilter>();
-  auto unsupported = [&] {
-    return invalid("Unsupported filter expression '" + expression +
-                   "'. Berth supports one comparison for now: 'attribute:<name> == <value>', "
-                   "'attribute:<name> != <value>', 'attribute:<name> exists', 'attribute:<name> !exists', "
-                   "'ec2InstanceId == <id>' or 'agentConnected == true|false'; the full cluster query "
-                   "language comes with task placement constraints.");
-  };
-  SimpleFilter f;
-  f.subject = words[0];
-  bool attribute = f.subject.rfind("attribute:", 0) == 0 && f.subject.size() > 10;
-  if (!attribute && f.subject != "ec2InstanceId" && f.subject != "agentConnected") return unsupported();
-  if (words.size() == 2) {
-    std::string op = words[1];
-    if (!attribute) return unsupported();
-    if (op == "exists") f.op = "exists";
-    else if (op == "!exists" || op == "not_exists") f.op = "!exists";
-    else return unsupported();
-    return std::optional<SimpleFilter>(f);
-  }
-  if (words.size() < 3) return unsupported();
-  std::string op = words[1];
-  if (op == "==" || op == "equals") f.op = "==";
-  else if (op == "!=" || op == "not_equals") f.op = "!=";
-  else return unsupported();
-  std::string value;
-  for (std::size_t i = 2; i < words.size(); ++i) {
-    // Compound expressions (and/or) need the real query language.
-    if (words[i] == "and" || words[i] == "or" || words[i] == "&&" || words[i] == "||") return unsupported();
-    value += (i > 2 ? " " : "") + words[i];
-  }
-  f.value = unquote(value);
-  return std::optional<SimpleFilter>(f);
-}
-
-bool matches(const SimpleFilter& f, const json& doc) {
-  std::optional<std::string> actual;
-  if (f.subject == "ec2InstanceId") actual = stringOr(doc, "ec2InstanceId", "");
-  else if (f.subject == "agentConnected") actual = doc.value("agentConnected", false) ? "true" : "false";
-  else {
-    const std::string name = f.subject.substr(10);
-    for (const auto& a : doc.value("attributes", json::array()))
-      if (a.value("name", "") == name) actual = a.value("value", "");
-  }
-  if (f.op == "exists") return actual.has_value();
-  if (f.op == "!exists") return !actual.has_value();
-  if (f.op == "==") return actual && *actual == f.value;
-  return !actual || *actual != f.value;  // "!="
+bool matches(const InstanceFilter& f, const json& doc) {
+  auto tasks = f.tasks.find(doc.value("containerInstanceArn", ""));
+  return f.expression.matches(InstanceDocFacts(doc, tasks == f.tasks.end() ? nullptr : &tasks->second));
 }
 
 }  // namespace
@@ -447,7 +389,7 @@ Result<json> listContainerInstances(EcsContext& ctx, const json& request) {
       *status != "DEREGISTERING" && *status != "REGISTRATION_FAILED")
     return invalid("Invalid status '" + *status + "'. Valid values: ACTIVE, DRAINING, REGISTERING, DEREGISTERING, REGISTRATION_FAILED.");
   const std::string expression = stringOr(request, "filter", "");
-  auto filter = parseFilter(expression);
+  auto filter = parseFilter(ctx, *cluster, expression);
   if (!filter.ok()) return filter.takeError();
   const std::string prefix = keys::clusterScoped(keys::kContainerInstances, *cluster);
   auto result = paginate(ctx.cache, prefix,

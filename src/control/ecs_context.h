@@ -10,6 +10,8 @@
 
 namespace berth::control {
 
+class PlacementIndex;
+
 struct AccountInfo {
   std::string accountId = "000000000000";
   std::string region = "us-east-1";
@@ -22,6 +24,8 @@ struct EcsContext {
   Clock& clock;
   Random& random;
   AccountInfo account;
+  // The placement view of the cache (RunTask/StartTask); set by whoever builds the context.
+  PlacementIndex* placement = nullptr;
   // The caller's identity for registeredBy fields (an IAM-style ARN).
   std::string callerArn() const { return "arn:" + account.partition + ":iam::" + account.accountId + ":root"; }
 };

@@ -86,7 +86,12 @@ const json* containerOverride(const json& overrides, const std::string& name) {
 }  // namespace
 
 json TaskDemand::toJson() const {
-  return {{"cpu", cpu}, {"memory", memory}, {"ports", intsToJson(ports)}, {"portsUdp", intsToJson(portsUdp)}};
+  json j = {{"cpu", cpu}, {"memory", memory}, {"ports", intsToJson(ports)}, {"portsUdp", intsToJson(portsUdp)}};
+  if (gpus > 0) {
+    j["gpus"] = gpus;
+    j["gpuIds"] = gpuIds;
+  }
+  return j;
 }
 
 TaskDemand TaskDemand::fromJson(const json& j) {
@@ -96,6 +101,9 @@ TaskDemand TaskDemand::fromJson(const json& j) {
   d.memory = j.value("memory", std::int64_t{0});
   d.ports = intsFromJson(j.value("ports", json::array()));
   d.portsUdp = intsFromJson(j.value("portsUdp", json::array()));
+  d.gpus = j.value("gpus", std::int64_t{0});
+  for (const auto& id : j.value("gpuIds", json::array()))
+    if (id.is_string()) d.gpuIds.insert(id.get<std::string>());
   return d;
 }
 
@@ -118,6 +126,13 @@ Result<InstanceResources> parseResources(const json& resources) {
       auto ports = portSet(r, name);
       if (!ports.ok()) return ports.takeError();
       (name == "PORTS" ? out.ports : out.portsUdp) = std::move(*ports);
+    } else if (name == "GPU") {
+      if (!type.empty() && type != "STRINGSET") return invalid("Resource GPU must have type STRINGSET (the GPU ids).");
+      out.hasGpu = true;
+      for (const auto& v : arrayOrEmpty(r, "stringSetValue")) {
+        if (!v.is_string() || v.get<std::string>().empty()) return invalid("Resource GPU ids must be non-empty strings.");
+        out.gpus.insert(v.get<std::string>());
+      }
     } else if (!name.empty()) {
       out.other.push_back(r);
     } else {
@@ -131,6 +146,12 @@ Result<InstanceResources> parseResources(const json& resources) {
 json renderResources(const InstanceResources& r) {
   json out = json::array({numericResource("CPU", r.cpu), numericResource("MEMORY", r.memory),
                           portsResource("PORTS", r.ports), portsResource("PORTS_UDP", r.portsUdp)});
+  if (r.hasGpu) {
+    json ids = json::array();
+    for (const auto& id : r.gpus) ids.push_back(id);
+    out.push_back({{"name", "GPU"}, {"type", "STRINGSET"}, {"doubleValue", 0.0}, {"longValue", 0}, {"integerValue", 0},
+                   {"stringSetValue", ids}});
+  }
   for (const auto& o : r.other) out.push_back(o);
   return out;
 }
@@ -176,6 +197,15 @@ Result<TaskDemand> taskDemand(const json& td, const json& overrides) {
     if ((memory && *memory < 0) || (reservation && *reservation < 0))
       return invalid("Container memory for '" + name + "' must not be negative.");
     cpuSum += cpu.value_or(0);
+    for (const auto& rr : arrayOrEmpty(c, "resourceRequirements"))
+      if (stringOr(rr, "type", "") == "GPU") {
+        std::int64_t n = 0;
+        const std::string v = stringOr(rr, "value", "");
+        auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+        if (ec != std::errc() || p != v.data() + v.size() || n < 0)
+          return invalid("GPU resource requirement for '" + name + "' must be a whole number.");
+        d.gpus += n;
+      }
     // Placement reserves the soft limit when there is one (ecs-tasks.md §2).
     memorySum += reservation ? *reservation : memory.value_or(0);
     if (networkMode == "awsvpc" || networkMode == "none") continue;
@@ -198,14 +228,24 @@ std::optional<std::string> shortfall(const InstanceResources& remaining, const T
     if (remaining.ports.count(p)) return std::string("RESOURCE:PORTS");
   for (int p : demand.portsUdp)
     if (remaining.portsUdp.count(p)) return std::string("RESOURCE:PORTS_UDP");
+  if (demand.gpus > static_cast<std::int64_t>(remaining.gpus.size())) return std::string("RESOURCE:GPU");
   return std::nullopt;
 }
 
-void reserve(InstanceResources& remaining, const TaskDemand& demand) {
+TaskDemand reserve(InstanceResources& remaining, const TaskDemand& demand) {
+  TaskDemand taken = demand;
   remaining.cpu -= demand.cpu;
   remaining.memory -= demand.memory;
   remaining.ports.insert(demand.ports.begin(), demand.ports.end());
   remaining.portsUdp.insert(demand.portsUdp.begin(), demand.portsUdp.end());
+  if (demand.gpus > 0 && demand.gpuIds.empty()) {
+    for (auto it = remaining.gpus.begin();
+         it != remaining.gpus.end() && static_cast<std::int64_t>(taken.gpuIds.size()) < demand.gpus;)
+      taken.gpuIds.insert(*it), it = remaining.gpus.erase(it);
+  } else {
+    for (const auto& id : demand.gpuIds) remaining.gpus.erase(id);
+  }
+  return taken;
 }
 
 void release(InstanceResources& remaining, const InstanceResources& registered, const TaskDemand& demand) {
@@ -224,6 +264,8 @@ void release(InstanceResources& remaining, const InstanceResources& registered, 
     if (!registered.ports.count(p)) remaining.ports.erase(p);
   for (int p : demand.portsUdp)
     if (!registered.portsUdp.count(p)) remaining.portsUdp.erase(p);
+  for (const auto& id : demand.gpuIds)
+    if (registered.gpus.count(id)) remaining.gpus.insert(id);
 }
 
 TaskDemand unreservedBoundPorts(const json& networkBindings, const InstanceResources& remaining) {

@@ -20,6 +20,9 @@ struct TaskDemand {
   std::int64_t memory = 0;  // MiB
   std::set<int> ports;      // static TCP host ports
   std::set<int> portsUdp;   // static UDP host ports
+  std::int64_t gpus = 0;    // GPUs (container resourceRequirements type GPU, summed)
+  // The instance GPU ids a placed task holds (chosen at placement; empty before).
+  std::set<std::string> gpuIds;
 
   nlohmann::json toJson() const;
   static TaskDemand fromJson(const nlohmann::json& j);
@@ -31,7 +34,11 @@ struct InstanceResources {
   std::int64_t memory = 0;
   std::set<int> ports;     // ports in use (reserved at registration + held by tasks)
   std::set<int> portsUdp;
-  // Resources Berth does not account (e.g. GPU), kept as registered.
+  // GPU ids (STRINGSET "GPU"): registered, or not held by a task. hasGpu says
+  // whether the instance registered a GPU resource at all (it is rendered then).
+  std::set<std::string> gpus;
+  bool hasGpu = false;
+  // Resources Berth does not account, kept as registered.
   nlohmann::json other = nlohmann::json::array();
 };
 
@@ -58,8 +65,10 @@ Result<TaskDemand> taskDemand(const nlohmann::json& taskDefinition, const nlohma
 // or nullopt when the demand fits in `remaining`.
 std::optional<std::string> shortfall(const InstanceResources& remaining, const TaskDemand& demand);
 
-// Precondition for reserve: shortfall() == nullopt.
-void reserve(InstanceResources& remaining, const TaskDemand& demand);
+// Precondition for reserve: shortfall() == nullopt. Takes demand.gpuIds when
+// set, else the first demand.gpus ids of `remaining`, and returns the demand
+// with the ids it took (what the task must give back).
+TaskDemand reserve(InstanceResources& remaining, const TaskDemand& demand);
 // Gives a stopped task's demand back, never beyond what the instance registered.
 void release(InstanceResources& remaining, const InstanceResources& registered, const TaskDemand& demand);
 

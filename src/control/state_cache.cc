@@ -44,13 +44,20 @@ void StateCache::put(const store::KeyValue& kv) {
 }
 
 void StateCache::notify(const std::string& key, const CachedObject* before, const CachedObject* after) {
-  for (const auto& o : observers_) o(key, before, after);
+  for (const auto& [id, o] : observers_) o(key, before, after);
 }
 
-void StateCache::addObserver(Observer observer) {
+std::uint64_t StateCache::addObserver(Observer observer) {
   std::unique_lock lock(mu_);
   for (const auto& [key, object] : objects_) observer(key, nullptr, &object);
-  observers_.push_back(std::move(observer));
+  const std::uint64_t id = nextObserverId_++;
+  observers_.emplace_back(id, std::move(observer));
+  return id;
+}
+
+void StateCache::removeObserver(std::uint64_t id) {
+  std::unique_lock lock(mu_);
+  std::erase_if(observers_, [id](const auto& o) { return o.first == id; });
 }
 
 void StateCache::apply(const std::vector<store::Event>& events) {

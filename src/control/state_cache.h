@@ -59,7 +59,10 @@ class StateCache {
   // they must be quick and must not call back into the cache. addObserver first
   // replays every existing key as new (before = nullptr), under the same lock.
   using Observer = std::function<void(const std::string& key, const CachedObject* before, const CachedObject* after)>;
-  void addObserver(Observer observer);
+  // Returns an id for removeObserver(); an observer must be removed before
+  // whatever it captures goes away (the watch thread may call it until then).
+  std::uint64_t addObserver(Observer observer);
+  void removeObserver(std::uint64_t id);
 
  private:
   StateCache() = default;
@@ -78,7 +81,8 @@ class StateCache {
   std::int64_t recentFloor_ = 0;
   mutable std::mutex waitMu_;
   mutable std::condition_variable applied_;
-  std::vector<Observer> observers_;  // guarded by mu_
+  std::vector<std::pair<std::uint64_t, Observer>> observers_;  // guarded by mu_
+  std::uint64_t nextObserverId_ = 1;
   std::unique_ptr<store::Watch> watch_;
 };
 

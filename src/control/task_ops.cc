@@ -9,10 +9,10 @@
 #include "control/cluster_ops.h"
 #include "control/committer.h"
 #include "control/container_instance_ops.h"
-#include "control/first_fit.h"
 #include "control/json_fields.h"
 #include "control/keys.h"
 #include "control/pagination.h"
+#include "control/placement_index.h"
 #include "control/resources.h"
 #include "control/tags.h"
 #include "control/task_definition_ops.h"
@@ -30,7 +30,6 @@ constexpr std::size_t kMaxDescribeTasks = 100;
 constexpr std::size_t kMaxGroupLength = 255;
 constexpr std::size_t kMaxStartedByLength = 128;
 constexpr std::size_t kMaxReasonLength = 255;
-constexpr std::size_t kMaxPlacementStrategies = 5;
 constexpr std::size_t kReapBatch = 100;
 constexpr const char* kUserStopReason = "Task stopped by user";
 constexpr const char* kEssentialExitReason = "Essential container in task exited";
@@ -84,6 +83,7 @@ struct LaunchPlan {
   json tags = json::array();
   json overrides;  // Task.overrides as DescribeTasks shows it
   TaskDemand demand;
+  scheduler::PlacementRequest placement;  // constraints, strategies, group, demand (count set per launch)
   bool awsvpc = false;
   std::string subnetId;  // awsvpc: the subnet the task's ENI attachment names
   bool enableExecuteCommand = false;
@@ -128,32 +128,38 @@ Result<json> normalizeOverrides(const json& td, const json& requested) {
   return out;
 }
 
-Status validatePlacement(const json& request, const json& td) {
-  json constraints = arrayOrEmpty(request, "placementConstraints");
-  std::size_t total = constraints.size() + arrayOrEmpty(td, "placementConstraints").size();
-  if (total > 10) return invalid("You can specify up to 10 placement constraints per task (task definition and request combined).");
-  for (const auto& c : constraints) {
-    std::string type = stringOr(c, "type", "");
-    bool hasExpression = !stringOr(c, "expression", "").empty();
-    if (type == "distinctInstance" && hasExpression)
-      return invalid("Placement constraint type distinctInstance does not take an expression.");
-    if (type == "memberOf" && !hasExpression) return invalid("Placement constraint type memberOf requires an expression.");
-    if (type != "distinctInstance" && type != "memberOf")
-      return invalid("Invalid placement constraint type '" + type + "'. Valid values: distinctInstance, memberOf.");
-  }
-  json strategies = arrayOrEmpty(request, "placementStrategy");
-  if (strategies.size() > kMaxPlacementStrategies) return invalid("You can specify up to 5 placement strategies.");
-  for (const auto& s : strategies) {
-    std::string type = stringOr(s, "type", "");
-    std::string field = stringOr(s, "field", "");
-    if (type == "binpack") {
-      if (field != "cpu" && field != "memory") return invalid("The binpack placement strategy field must be cpu or memory.");
-    } else if (type == "spread") {
-      if (field.empty()) return invalid("The spread placement strategy requires a field (instanceId, host or attribute:<name>).");
-    } else if (type != "random") {
-      return invalid("Invalid placement strategy type '" + type + "'. Valid values: random, spread, binpack.");
+// Placement constraints (task definition + request, ≤ 10 combined; the task
+// definition may only carry memberOf) and strategies (≤ 5), as the scheduler
+// takes them, validated with ECS's messages.
+Status parsePlacement(const json& request, const json& td, scheduler::PlacementRequest& out) {
+  json requested = arrayOrEmpty(request, "placementConstraints");
+  json fromDefinition = arrayOrEmpty(td, "placementConstraints");
+  if (requested.size() + fromDefinition.size() > scheduler::kMaxConstraints)
+    return invalid("You can specify up to 10 placement constraints per task (task definition and request combined).");
+  auto addConstraints = [&](const json& list, bool fromTaskDefinition) -> Status {
+    for (const auto& c : list) {
+      auto expression = optString(c, "expression");
+      auto parsed = scheduler::parseConstraint(stringOr(c, "type", ""),
+                                               expression ? std::optional<std::string_view>(*expression) : std::nullopt,
+                                               fromTaskDefinition);
+      if (!parsed.ok()) return parsed.takeError();
+      out.constraints.push_back(std::move(*parsed));
     }
+    return okStatus();
+  };
+  if (auto st = addConstraints(fromDefinition, true); !st.ok()) return st;
+  if (auto st = addConstraints(requested, false); !st.ok()) return st;
+  json strategies = arrayOrEmpty(request, "placementStrategy");
+  if (strategies.size() > scheduler::kMaxStrategies) return invalid("You can specify up to 5 placement strategies.");
+  for (const auto& s : strategies) {
+    auto field = optString(s, "field");
+    auto parsed = scheduler::parseStrategy(stringOr(s, "type", ""),
+                                           field ? std::optional<std::string_view>(*field) : std::nullopt);
+    if (!parsed.ok()) return parsed.takeError();
+    out.strategies.push_back(std::move(*parsed));
   }
+  // Standalone tasks with no strategy are placed randomly (ECS scheduling guide).
+  if (out.strategies.empty()) out.strategies.push_back(scheduler::Strategy{scheduler::Strategy::Type::kRandom, ""});
   return okStatus();
 }
 
@@ -240,19 +246,22 @@ Result<LaunchPlan> prepareLaunch(EcsContext& ctx, const json& request) {
   auto overrides = normalizeOverrides(p.taskDefinition, requested);
   if (!overrides.ok()) return overrides.takeError();
   p.overrides = *overrides;
-  auto placement = validatePlacement(request, p.taskDefinition);
+  auto placement = parsePlacement(request, p.taskDefinition, p.placement);
   if (!placement.ok()) return placement.takeError();
   auto demand = taskDemand(p.taskDefinition, requested);
   if (!demand.ok()) return demand.takeError();
   p.demand = *demand;
+  p.placement.demand = toScheduler(p.demand);
+  p.placement.group = p.group;
   p.enableExecuteCommand = request.value("enableExecuteCommand", false);
   return p;
 }
 
 json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, const std::string& instanceId,
-                const json& instanceDoc, double now) {
+                const json& instanceDoc, const TaskDemand& reserved, double now) {
   const std::string arn = taskArn(ctx.account, p.cluster, id);
   json containers = json::array(), essential = json::array();
+  auto gpuCursor = reserved.gpuIds.begin();
   for (const auto& c : arrayOrEmpty(p.taskDefinition, "containerDefinitions")) {
     const std::string name = stringOr(c, "name", "");
     const json* ov = findContainerOverride(p.overrides, name);
@@ -273,6 +282,14 @@ json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, con
     };
     if (auto m = pick("memory")) container["memory"] = std::to_string(*m);
     if (auto m = pick("memoryReservation")) container["memoryReservation"] = std::to_string(*m);
+    // The instance GPUs this container gets, in order, from the task's share.
+    for (const auto& rr : arrayOrEmpty(c, "resourceRequirements")) {
+      if (stringOr(rr, "type", "") != "GPU") continue;
+      const int want = std::atoi(stringOr(rr, "value", "0").c_str());
+      json ids = json::array();
+      while (static_cast<int>(ids.size()) < want && gpuCursor != reserved.gpuIds.end()) ids.push_back(*gpuCursor++);
+      container["gpuIds"] = ids;
+    }
     containers.push_back(container);
     if (c.value("essential", true)) essential.push_back(name);
   }
@@ -314,7 +331,7 @@ json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, con
       {"cluster", p.cluster},
       {"id", id},
       {"instanceId", instanceId},
-      {"reserved", p.demand.toJson()},
+      {"reserved", reserved.toJson()},
       {"essential", essential},
       {"healthChecked", healthCheckedContainers(p.taskDefinition)},
       {"taskDefinitionKey", p.taskDefinitionKey},
@@ -324,124 +341,196 @@ json newTaskDoc(EcsContext& ctx, const LaunchPlan& p, const std::string& id, con
   return task;
 }
 
-struct InstanceSlot {
-  std::string key;
-  CachedObject object;
-  PlacementCandidate candidate;
-  bool touched = false;
+// One RunTask/StartTask waiting in its cluster's launch lane.
+struct LaunchJob : BatchJob {
+  const LaunchPlan* plan = nullptr;
+  bool explicitInstances = false;
+  int count = 1;
+  std::vector<std::string> namedIds;  // StartTask: the instances that exist
+  json missing = json::array();       // StartTask: failures for the ones that don't
+  // Filled by the batch.
+  Status status = okStatus();
+  json tasks = json::array();
+  json failures = json::array();
 };
 
-InstanceSlot slotFor(const std::string& key, const CachedObject& o) {
-  InstanceSlot s{key, o, {}, false};
-  s.candidate.arn = o.doc.value("containerInstanceArn", "");
-  s.candidate.status = o.doc.value("status", "");
-  s.candidate.agentConnected = o.doc.value("agentConnected", false);
-  s.candidate.remaining = remainingResourcesOf(o.doc);
-  return s;
+// Where a job's tasks go, decided under the snapshot's data lock.
+struct JobPlacement {
+  std::vector<std::size_t> instances;  // snapshot index per placed task
+  std::vector<std::pair<std::string, std::string>> rejections;  // (instance ARN, reason)
+  json failures = json::array();  // failures naming no instance
+  std::optional<Error> error;
+};
+
+// Places one job against the snapshot and marks its tasks in it (resources,
+// group counts), so the next job of the batch places around them.
+JobPlacement placeJob(EcsContext& ctx, LaunchJob& job, ClusterPlacementView& view) {
+  JobPlacement out;
+  const LaunchPlan& plan = *job.plan;
+  scheduler::PlacementRequest request = plan.placement;
+  bool anyRegistered = false, anyActive = false;
+  for (const auto& in : view.snapshot.instances) {
+    anyRegistered |= in.status != "INACTIVE";
+    anyActive |= in.status == "ACTIVE";
+  }
+  if (job.explicitInstances) {
+    // StartTask: one task on each named instance; no strategies, no distinctInstance.
+    request.strategies.clear();
+    std::erase_if(request.constraints,
+                  [](const scheduler::Constraint& c) { return c.type == scheduler::Constraint::Type::kDistinctInstance; });
+    for (const auto& id : job.namedIds)
+      if (auto i = view.indexOf(id)) request.onlyInstances.push_back(*i);
+    if (request.onlyInstances.empty()) return out;
+    request.count = static_cast<int>(request.onlyInstances.size());
+  } else {
+    if (!anyRegistered) {
+      out.error = invalid("No Container Instances were found in your cluster.");
+      return out;
+    }
+    if (!anyActive) {
+      out.failures.push_back({{"reason", "MISSING"},
+                              {"detail", "No ACTIVE container instance in cluster " + plan.cluster + " (all are DRAINING)."}});
+      return out;
+    }
+    request.count = job.count;
+  }
+  auto result = scheduler::place(request, view.snapshot, ctx.random, &view.memo);
+  const scheduler::GroupId group = view.snapshot.internGroup(plan.group);
+  for (std::size_t i : result.placed) {
+    scheduler::reserve(view.snapshot.instances[i], request.demand, group);
+    out.instances.push_back(i);
+  }
+  for (const auto& r : result.rejections) {
+    // RunTask leaves DRAINING instances out of its failures (they take no new tasks).
+    if (!job.explicitInstances && r.reason == "INACTIVE") continue;
+    out.rejections.emplace_back(view.snapshot.instances[r.instance].arn, r.reason);
+  }
+  return out;
 }
 
-void addFailures(json& failures, const std::vector<PlacementFailure>& found) {
-  for (const auto& f : found) {
-    json item = {{"arn", f.arn}, {"reason", f.reason}};
-    if (std::find(failures.begin(), failures.end(), item) == failures.end()) failures.push_back(item);
-  }
-}
-
-// Places and creates tasks in one transaction: the task documents and the
-// instances' reduced remainingResources commit together, pinned to the
-// instance revisions the placement read, so concurrent launches never
-// over-commit an instance (a lost race rebuilds from the new state).
-Result<json> launch(EcsContext& ctx, const json& request, bool explicitInstances) {
-  auto plan = prepareLaunch(ctx, request);
-  if (!plan.ok()) return plan.takeError();
-  int count = 1;
-  json refs;
-  if (explicitInstances) {
-    refs = arrayOrEmpty(request, "containerInstances");
-    if (refs.empty()) return invalid("containerInstances must contain at least one container instance.");
-    if (refs.size() > kMaxStartTaskInstances) return invalid("You can specify up to 10 container instances.");
-  } else if (auto c = optField(request, "count")) {
-    if (!c->is_number_integer() || c->get<std::int64_t>() < 1 || c->get<std::int64_t>() > kMaxRunTaskCount)
-      return invalid("count must be between 1 and 10.");
-    count = c->get<int>();
-  }
-
-  const double now = ctx.clock.epochSeconds();
-  json tasks, failures;
+// Runs one batch of launches of a cluster: places every job (in order) against
+// the snapshot, then commits all their tasks and the instances' reduced
+// remainingResources in one transaction, pinned to the instance revisions
+// placement saw. A write that lands in between (an agent report on a chosen
+// instance) fails the compare and the batch is placed again.
+void runLaunchBatch(EcsContext& ctx, const std::string& cluster, std::vector<BatchJob*>& batch, double now) {
+  std::vector<LaunchJob*> jobs;
+  for (auto* b : batch) jobs.push_back(static_cast<LaunchJob*>(b));
+  std::vector<std::string> touched;  // instance ids marked in the snapshot by the last attempt
   auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
-    tasks = json::array();
-    failures = json::array();
-    std::vector<InstanceSlot> slots;
-    if (explicitInstances) {
-      for (const auto& r : refs) {
-        std::string ref = r.is_string() ? r.get<std::string>() : "";
-        auto id = containerInstanceIdFromRef(ref, plan->cluster);
-        std::optional<CachedObject> obj;
-        if (id) obj = ctx.cache.get(keys::containerInstance(plan->cluster, *id));
-        if (!obj || obj->doc.value("status", "") == "INACTIVE") {
-          failures.push_back({{"arn", id ? containerInstanceArn(ctx.account, plan->cluster, *id) : ref}, {"reason", "MISSING"}});
+    if (!touched.empty()) ctx.placement->resync(cluster, touched);
+    touched.clear();
+    struct Chosen {
+      std::string key, id;
+      std::int64_t revision = 0;
+    };
+    std::vector<Chosen> chosen;                           // distinct instances, first-use order
+    std::vector<std::vector<std::size_t>> slotsPerJob;    // per job, per task: index into chosen
+    std::vector<JobPlacement> placements;
+    ctx.placement->read(cluster, [&](ClusterPlacementView& view) {
+      std::unordered_map<std::size_t, std::size_t> slotOf;
+      for (auto* job : jobs) {
+        placements.push_back(placeJob(ctx, *job, view));
+        auto& slots = slotsPerJob.emplace_back();
+        for (std::size_t i : placements.back().instances) {
+          auto [it, added] = slotOf.emplace(i, chosen.size());
+          if (added) chosen.push_back({view.instanceKeys[i], view.snapshot.instances[i].id, view.instanceRevisions[i]});
+          slots.push_back(it->second);
+        }
+      }
+    });
+    for (const auto& c : chosen) touched.push_back(c.id);
+
+    store::TxnRequest txn;
+    std::vector<json> docs;  // per chosen instance
+    std::vector<InstanceResources> remaining;
+    for (const auto& c : chosen) {
+      auto obj = ctx.cache.get(c.key);
+      docs.push_back(obj ? obj->doc : json());
+      remaining.push_back(obj ? remainingResourcesOf(obj->doc) : InstanceResources{});
+      // Pinned to what placement saw: if the instance changed since (or is
+      // gone), the compare fails and the batch is placed again.
+      txn.compares.push_back({c.key, c.revision});
+    }
+    for (std::size_t j = 0; j < jobs.size(); ++j) {
+      LaunchJob& job = *jobs[j];
+      job.tasks = json::array();
+      job.failures = job.missing;
+      job.status = okStatus();
+      if (placements[j].error) {
+        job.status = *placements[j].error;
+        continue;
+      }
+      for (const auto& f : placements[j].failures) job.failures.push_back(f);
+      std::set<std::pair<std::string, std::string>> seen;
+      for (const auto& [arn, reason] : placements[j].rejections)
+        if (seen.emplace(arn, reason).second) job.failures.push_back({{"arn", arn}, {"reason", reason}});
+      for (std::size_t slot : slotsPerJob[j]) {
+        // The snapshot and the document agree unless accounting is broken;
+        // the document is what commits, so it has the last word.
+        if (auto why = shortfall(remaining[slot], job.plan->demand)) {
+          log::error("placement chose an instance its document says is full", {{"instance", chosen[slot].key}, {"reason", *why}});
+          json item = {{"arn", docs[slot].value("containerInstanceArn", "")}, {"reason", *why}};
+          if (seen.emplace(item["arn"], *why).second) job.failures.push_back(item);
           continue;
         }
-        slots.push_back(slotFor(keys::containerInstance(plan->cluster, *id), *obj));
-      }
-    } else {
-      bool anyRegistered = false;
-      ctx.cache.scan(keys::clusterScoped(keys::kContainerInstances, plan->cluster), "",
-                     [&](const std::string& key, const CachedObject& o) {
-                       std::string status = o.doc.value("status", "");
-                       if (status == "INACTIVE") return true;
-                       anyRegistered = true;
-                       // DRAINING instances take no new tasks and are not reported as failures.
-                       if (status == "ACTIVE") slots.push_back(slotFor(key, o));
-                       return true;
-                     });
-      if (!anyRegistered) return invalid("No Container Instances were found in your cluster.");
-      if (slots.empty()) {
-        failures.push_back({{"reason", "MISSING"},
-                            {"detail", "No ACTIVE container instance in cluster " + plan->cluster + " (all are DRAINING)."}});
+        TaskDemand taken = reserve(remaining[slot], job.plan->demand);
+        const std::string id = ctx.random.ecsId();
+        json doc = newTaskDoc(ctx, *job.plan, id, chosen[slot].id, docs[slot], taken, now);
+        const std::string key = keys::task(cluster, id);
+        txn.compares.push_back({key, 0});
+        txn.ops.push_back(store::Op::put(key, doc.dump()));
+        job.tasks.push_back(renderTask(doc, true));
       }
     }
-
-    std::vector<PlacementCandidate> candidates;
-    for (const auto& s : slots) candidates.push_back(s.candidate);
-    store::TxnRequest txn;
-    auto placeOne = [&](std::span<const PlacementCandidate> among, std::size_t offset) -> bool {
-      auto result = place(PlacementRequest{plan->demand}, among);
-      if (!result.chosen) {
-        addFailures(failures, result.failures);
-        return false;
-      }
-      std::size_t i = offset + *result.chosen;
-      reserve(candidates[i].remaining, plan->demand);
-      slots[i].touched = true;
-      const std::string id = ctx.random.ecsId();
-      const std::string instanceId = slots[i].object.doc.value("berth", json::object()).value("id", "");
-      json doc = newTaskDoc(ctx, *plan, id, instanceId, slots[i].object.doc, now);
-      const std::string key = keys::task(plan->cluster, id);
-      txn.compares.push_back({key, 0});
-      txn.ops.push_back(store::Op::put(key, doc.dump()));
-      tasks.push_back(renderTask(doc, true));
-      return true;
-    };
-    if (explicitInstances) {
-      // StartTask: one task on each named instance.
-      for (std::size_t i = 0; i < candidates.size(); ++i) placeOne(std::span(candidates).subspan(i, 1), i);
-    } else {
-      for (int n = 0; n < count && !slots.empty(); ++n)
-        if (!placeOne(candidates, 0)) break;  // the rest would fail the same way
-    }
-    for (std::size_t i = 0; i < slots.size(); ++i) {
-      if (!slots[i].touched) continue;
-      json doc = slots[i].object.doc;
-      setRemainingResources(doc, candidates[i].remaining);
+    for (std::size_t slot = 0; slot < chosen.size(); ++slot) {
+      json& doc = docs[slot];
+      if (doc.is_null()) continue;
+      setRemainingResources(doc, remaining[slot]);
       doc["version"] = doc.value("version", std::int64_t{0}) + 1;
-      txn.compares.push_back({slots[i].key, slots[i].object.modRevision});
-      txn.ops.push_back(store::Op::put(slots[i].key, doc.dump()));
+      txn.ops.push_back(store::Op::put(chosen[slot].key, doc.dump()));
     }
     return txn;
   });
-  if (!txn.ok()) return txn.takeError();
-  return json{{"tasks", tasks}, {"failures", failures}};
+  if (!txn.ok()) {
+    ctx.placement->resync(cluster, touched);
+    for (auto* job : jobs) job->status = txn.error();
+  }
+}
+
+Result<json> launch(EcsContext& ctx, const json& request, bool explicitInstances) {
+  auto plan = prepareLaunch(ctx, request);
+  if (!plan.ok()) return plan.takeError();
+  LaunchJob job;
+  job.plan = &*plan;
+  job.explicitInstances = explicitInstances;
+  if (explicitInstances) {
+    json refs = arrayOrEmpty(request, "containerInstances");
+    if (refs.empty()) return invalid("containerInstances must contain at least one container instance.");
+    if (refs.size() > kMaxStartTaskInstances) return invalid("You can specify up to 10 container instances.");
+    for (const auto& r : refs) {
+      std::string ref = r.is_string() ? r.get<std::string>() : "";
+      auto id = containerInstanceIdFromRef(ref, plan->cluster);
+      std::optional<CachedObject> obj;
+      if (id) obj = ctx.cache.get(keys::containerInstance(plan->cluster, *id));
+      if (!obj || obj->doc.value("status", "") == "INACTIVE") {
+        job.missing.push_back({{"arn", id ? containerInstanceArn(ctx.account, plan->cluster, *id) : ref}, {"reason", "MISSING"}});
+        continue;
+      }
+      job.namedIds.push_back(*id);
+    }
+    if (job.namedIds.empty()) return json{{"tasks", json::array()}, {"failures", job.missing}};
+  } else if (auto c = optField(request, "count")) {
+    if (!c->is_number_integer() || c->get<std::int64_t>() < 1 || c->get<std::int64_t>() > kMaxRunTaskCount)
+      return invalid("count must be between 1 and 10.");
+    job.count = c->get<int>();
+  }
+  const double now = ctx.clock.epochSeconds();
+  const std::string cluster = plan->cluster;
+  ctx.placement->launches().submit(cluster, job,
+                                   [&](std::vector<BatchJob*>& batch) { runLaunchBatch(ctx, cluster, batch, now); });
+  if (!job.status.ok()) return job.status.error();
+  return json{{"tasks", job.tasks}, {"failures", job.failures}};
 }
 
 // --- finding tasks ------------------------------------------------------

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include <atomic>
 #include <regex>
 #include <thread>
@@ -129,12 +131,13 @@ TEST_F(TaskOpsTest, RunTaskPlacesUntilFullThenReportsWhy) {
   registerTd(json{{"family", "port"}, {"containerDefinitions", {{{"name", "a"}, {"image", "x"}, {"memory", 10},
                                                                   {"portMappings", {{{"containerPort", 80}, {"hostPort", 8080}}}}}}}});
   r = run(json{{"taskDefinition", "port"}, {"count", 3}});
-  // First fit walks instances in id order; both have room for 10 MiB.
-  const std::string first = std::min(ci, ci2), second = std::max(ci, ci2);
+  // Both have room for 10 MiB but each has one 8080: one task per instance,
+  // and the third fails on ports everywhere (in any order: ECS promises none).
   ASSERT_EQ(r["tasks"].size(), 2u);
-  EXPECT_EQ(r["tasks"][0]["containerInstanceArn"], first);
-  EXPECT_EQ(r["tasks"][1]["containerInstanceArn"], second);  // 8080 is taken on the first
-  EXPECT_EQ(r["failures"], (json{{{"arn", first}, {"reason", "RESOURCE:PORTS"}}, {{"arn", second}, {"reason", "RESOURCE:PORTS"}}}));
+  std::set<std::string> hosts{r["tasks"][0]["containerInstanceArn"], r["tasks"][1]["containerInstanceArn"]};
+  EXPECT_EQ(hosts, (std::set<std::string>{ci, ci2}));
+  std::set<json> failures(r["failures"].begin(), r["failures"].end());
+  EXPECT_EQ(failures, (std::set<json>{{{"arn", ci}, {"reason", "RESOURCE:PORTS"}}, {{"arn", ci2}, {"reason", "RESOURCE:PORTS"}}}));
   EXPECT_EQ(failCode(runTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "web"}, {"count", 11}})), ErrorCode::kInvalidParameter);
   EXPECT_EQ(failCode(runTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "web"}, {"count", 0}})), ErrorCode::kInvalidParameter);
 }
@@ -631,6 +634,75 @@ TEST_F(TaskOpsTest, HealthIsStoredPerContainerAndDerivedForTheTask) {
                                                         {"containers", {{{"containerName", "app"}, {"healthStatus", "GREEN"}}}}})),
             ErrorCode::kInvalidParameter);
   EXPECT_EQ(health()[0], "HEALTHY");
+}
+
+}  // namespace
+}  // namespace berth::control
+
+namespace berth::control {
+namespace {
+
+// GPUs: an instance registers GPU ids; each task takes as many as its
+// containers' resourceRequirements ask for, the containers show which, a task
+// that finds too few fails with RESOURCE:GPU, and stopping gives them back.
+TEST_F(TaskOpsTest, GpusAreReservedByIdAndGivenBack) {
+  json resources = totalResources(4096, 8192);
+  resources.push_back({{"name", "GPU"}, {"type", "STRINGSET"}, {"stringSetValue", {"gpu-0", "gpu-1", "gpu-2"}}});
+  json req = {{"cluster", "prod"}, {"totalResources", resources}};
+  const std::string ci =
+      mustOk(registerContainerInstance(ctx(), req), "RegisterContainerInstance")["containerInstance"]["containerInstanceArn"];
+  registerTd(json{{"family", "cuda"},
+                  {"containerDefinitions",
+                   {{{"name", "train"}, {"image", "x"}, {"memory", 64}, {"resourceRequirements", {{{"type", "GPU"}, {"value", "2"}}}}}}}});
+  json r = run(json{{"taskDefinition", "cuda"}, {"count", 2}});
+  ASSERT_EQ(r["tasks"].size(), 1u) << r.dump();
+  EXPECT_EQ(r["failures"], (json{{{"arn", ci}, {"reason", "RESOURCE:GPU"}}}));
+  EXPECT_EQ(r["tasks"][0]["containers"][0]["gpuIds"], (json{"gpu-0", "gpu-1"}));
+  auto gpus = [&] { return resource(instance(ci)["remainingResources"], "GPU")["stringSetValue"]; };
+  EXPECT_EQ(gpus(), json{"gpu-2"});
+  EXPECT_EQ(resource(instance(ci)["registeredResources"], "GPU")["stringSetValue"], (json{"gpu-0", "gpu-1", "gpu-2"}));
+  report(r["tasks"][0]["taskArn"], json{{"status", "STOPPED"}});
+  EXPECT_EQ(gpus(), (json{"gpu-0", "gpu-1", "gpu-2"}));
+  json again = run(json{{"taskDefinition", "cuda"}});
+  ASSERT_EQ(again["tasks"].size(), 1u);
+  EXPECT_EQ(again["tasks"][0]["containers"][0]["gpuIds"], (json{"gpu-0", "gpu-1"}));
+}
+
+}  // namespace
+}  // namespace berth::control
+
+namespace berth::control {
+namespace {
+
+// Concurrent RunTasks on one cluster share launch batches yet never
+// over-commit: with room for exactly 100 tasks, 160 requests place 100 and
+// the rest fail on memory, and every instance ends with exactly 0 MiB left.
+TEST_F(TaskOpsTest, ConcurrentRunTasksNeverOverCommit) {
+  std::vector<std::string> instances;
+  for (int i = 0; i < 4; ++i) instances.push_back(registerInstance(100'000, 25 * 64));
+  registerTd(json{{"family", "small"}, {"containerDefinitions", {{{"name", "a"}, {"image", "x"}, {"memory", 64}}}}});
+  std::atomic<int> placed{0}, refused{0}, errors{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 20; ++i) {
+        auto r = runTask(ctx(), json{{"cluster", "prod"}, {"taskDefinition", "small"}, {"placementStrategy", {{{"type", "binpack"}, {"field", "memory"}}}}});
+        if (!r.ok()) {
+          errors++;
+          continue;
+        }
+        placed += static_cast<int>((*r)["tasks"].size());
+        if (!(*r)["failures"].empty()) refused++;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(errors.load(), 0);
+  EXPECT_EQ(placed.load(), 100);
+  EXPECT_EQ(refused.load(), 60);
+  for (const auto& ci : instances) EXPECT_EQ(remaining(ci, "MEMORY"), 0) << ci;
+  auto listed = mustOk(listTasks(ctx(), json{{"cluster", "prod"}, {"maxResults", 100}}));
+  EXPECT_EQ(listed["taskArns"].size(), 100u);
 }
 
 }  // namespace

@@ -315,8 +315,11 @@ class AgentProcess:
     """One `berth agent` with the real runtime (conmon + runc, overlayfs), on
     its own bridges and subnets (agent_network_args)."""
 
-    def __init__(self, endpoint, cluster, data_dir, extra_args=()):
+    def __init__(self, endpoint, cluster, data_dir, extra_args=(), command_prefix=()):
         self.endpoint = endpoint
+        # Run before the agent and exec it (e.g. entering a network namespace), so
+        # the PID started is the agent's own.
+        self.command_prefix = list(command_prefix)
         self.cluster = cluster
         self.data_dir = data_dir
         self.extra_args = list(extra_args)
@@ -331,7 +334,7 @@ class AgentProcess:
     def start(self, timeout=30):
         env = dict(os.environ)
         env.update({"BERTH_ACCESS_KEY_ID": ACCESS_KEY, "BERTH_SECRET_ACCESS_KEY": SECRET_KEY})
-        args = [BERTH_BIN, "agent", "--server", self.endpoint, "--cluster", self.cluster,
+        args = self.command_prefix + [BERTH_BIN, "agent", "--server", self.endpoint, "--cluster", self.cluster,
                 "--data-dir", self.data_dir, "--region", REGION] + self.extra_args
         log = open(self.log_path, "ab")
         try:

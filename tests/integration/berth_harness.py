@@ -26,8 +26,10 @@ ACCOUNT = "123456789012"
 class BerthServer:
     """A `berth server` process on a free loopback port with its own data dir."""
 
-    def __init__(self, data_dir=None, extra_args=(), env_credentials=True, subcommand="server"):
+    def __init__(self, data_dir=None, extra_args=(), env_credentials=True, subcommand="server",
+                 listen="127.0.0.1:0"):
         self.subcommand = subcommand
+        self.listen = listen  # HOST:PORT; port 0 picks a free one (read back from the banner)
         self.own_dir = data_dir is None
         self.data_dir = data_dir or tempfile.mkdtemp(prefix="berth-it-")
         self.extra_args = list(extra_args)
@@ -44,7 +46,7 @@ class BerthServer:
         else:
             env.pop("BERTH_ACCESS_KEY_ID", None)
             env.pop("BERTH_SECRET_ACCESS_KEY", None)
-        args = [BERTH_BIN, self.subcommand, "--listen", "127.0.0.1:0", "--data-dir", self.data_dir,
+        args = [BERTH_BIN, self.subcommand, "--listen", self.listen, "--data-dir", self.data_dir,
                 "--region", REGION, "--account-id", ACCOUNT] + self.extra_args
         self.stderr_file = open(os.path.join(self.data_dir, "server.log"), "ab")
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self.stderr_file, env=env, text=True)
@@ -60,6 +62,10 @@ class BerthServer:
                 return self
         self.stop()
         raise RuntimeError("berth server did not start; see " + os.path.join(self.data_dir, "server.log"))
+
+    @property
+    def host(self):
+        return self.endpoint.split("//", 1)[1].rsplit(":", 1)[0]
 
     @property
     def port(self):
@@ -137,7 +143,7 @@ class BerthServer:
             else:
                 signer.add_auth(req)
             hdrs = dict(req.headers.items())
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
         try:
             conn.request(method, path, body=data, headers=hdrs)
             resp = conn.getresponse()

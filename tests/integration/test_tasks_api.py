@@ -98,8 +98,11 @@ class TasksApiTest(ServerTestCase):
 
         zone = self.ecs.list_container_instances(cluster=self.cluster, filter="attribute:ecs.availability-zone == eu-west-3a")
         self.assertEqual(zone["containerInstanceArns"], [arn])
+        either = self.ecs.list_container_instances(
+            cluster=self.cluster, filter="attribute:a == b or attribute:ecs.availability-zone == eu-west-3a")
+        self.assertEqual(either["containerInstanceArns"], [arn])
         with self.assertRaises(ClientError) as e:
-            self.ecs.list_container_instances(cluster=self.cluster, filter="attribute:a == b or attribute:c == d")
+            self.ecs.list_container_instances(cluster=self.cluster, filter="attribute:a == b or")
         self.assertEqual(e.exception.response["Error"]["Code"], "InvalidParameterException")
 
     def test_task_lifecycle_with_a_simulated_agent(self):

@@ -17,6 +17,7 @@
 #include "common/clock.h"
 #include "common/random.h"
 #include "control/ecs_context.h"
+#include "control/placement_index.h"
 #include "control/state_cache.h"
 #include "store/sqlite_store.h"
 
@@ -66,10 +67,12 @@ class EcsEnv {
     auto c = StateCache::open(*store);
     if (!c.ok()) throw std::runtime_error("open cache: " + c.error().message);
     cache = std::move(*c);
-    ctx = std::make_unique<EcsContext>(EcsContext{*store, *cache, clock, random, testAccount()});
+    placement = std::make_unique<PlacementIndex>(*cache);
+    ctx = std::make_unique<EcsContext>(EcsContext{*store, *cache, clock, random, testAccount(), placement.get()});
   }
   ~EcsEnv() {
     ctx.reset();
+    placement.reset();
     cache.reset();
     if (store) store->close();
   }
@@ -97,6 +100,7 @@ class EcsEnv {
 
   std::unique_ptr<store::Store> store;
   std::unique_ptr<StateCache> cache;
+  std::unique_ptr<PlacementIndex> placement;
   FakeClock clock;
   SeededRandom random;
   std::unique_ptr<EcsContext> ctx;
