@@ -55,7 +55,9 @@ struct Instance {
   // Sorted by name; a value-less (capability) attribute has value "".
   std::vector<std::pair<std::string, std::string>> attributes;
   // Bumped by the owner whenever attributes or registration facts change, so a
-  // PlacementMemo can cache static memberOf results per instance.
+  // PlacementMemo can cache static memberOf results per instance. Must never
+  // repeat for another instance at the same index (use one counter per
+  // snapshot). 0 = unversioned: never cached (correct, just slower).
   std::uint64_t attributesVersion = 0;
   Resources remaining;
   // Tasks not yet STOPPED on this instance, per group (only groups with count > 0).
@@ -99,12 +101,23 @@ struct PlacementRequest {
   Resources demand;
   std::string group;  // the task group ("family:web", "service:web"); spread and distinctInstance count it
   std::vector<Constraint> constraints;  // task definition + request, combined
-  std::vector<Strategy> strategies;     // empty: first fit in snapshot order (callers pass their default)
+  // Empty: first fit in snapshot order (callers pass their default). Chained:
+  // each breaks the ties of those before it; the lowest snapshot index breaks
+  // what is left. random picks uniformly (with the Random passed in) among
+  // what is still tied, so strategies after a random one have no effect.
+  // spread(attribute:<name>): instances without the attribute form one
+  // bucket of their own (balanced like any value), so they are neither
+  // starved nor preferred. Buckets count the group's tasks on every instance
+  // of the snapshot, candidates or not.
+  std::vector<Strategy> strategies;
   // Value-less attributes the task needs (capabilities, e.g.
   // "com.amazonaws.ecs.capability.logging-driver.awslogs"); missing → ATTRIBUTE.
   std::vector<std::string> requiredAttributes;
   int count = 1;
-  // When non-empty only these instance indexes are candidates (StartTask).
+  // StartTask: when non-empty only these instance indexes are candidates and
+  // each takes at most one task (duplicates and indexes outside the snapshot
+  // are ignored; candidates are considered in snapshot order). A named
+  // instance that took its task is not listed in `rejections`.
   std::vector<std::size_t> onlyInstances;
 };
 
@@ -119,7 +132,8 @@ struct Rejection {
 
 struct PlacementResult {
   // The instance index of each placed task, in order. Fewer than `count` when
-  // no instance could take the next task.
+  // no instance could take the next task (or, with onlyInstances, when every
+  // named instance has taken its task).
   std::vector<std::size_t> placed;
   // When fewer than `count` were placed: every candidate instance with the
   // reason it could not take the next task. Empty when all were placed.
@@ -147,7 +161,10 @@ PlacementResult place(const PlacementRequest& request, const ClusterSnapshot& sn
 
 // Keeping a snapshot in step with what was placed or stopped (callers that
 // hold a long-lived snapshot, e.g. the server's cluster index):
-// take/give back a task's demand and its group count.
+// take/give back a task's demand and its group count. Ports stay sorted and
+// unique. runningTasksCount is left to the owner (it counts RUNNING tasks,
+// which a reservation is not yet); within one place() call a placed task does
+// count towards runningTasksCount for expressions.
 void reserve(Instance& instance, const Resources& demand, GroupId group);
 void release(Instance& instance, const Resources& demand, GroupId group);
 
