@@ -32,6 +32,8 @@ Result<PollBatchResult> ServerFleetChannel::pollTasks(const std::string& cluster
   nlohmann::json request = {{"cluster", cluster},
                             {"containerInstances", instanceArns},
                             {"sinceVersion", sinceVersion},
+                            // Only what changed: an instance's unchanged tasks are not re-sent.
+                            {"changedOnly", true},
                             {"waitSeconds", wait.count()}};
   auto r = client_.call(kAgentTarget, "PollTasks", request, wait + std::chrono::seconds(30));
   if (!r.ok()) return r.takeError();

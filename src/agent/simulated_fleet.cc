@@ -328,9 +328,10 @@ void SimulatedFleet::applyInstance(std::size_t index, const InstanceTasks&, std:
     queueReportLocked(t);
     kept.push_back(t.arn);
   }
-  // A task the server no longer lists is unknown to it or long stopped: drop it.
+  // Polls ask for changed tasks only (changedOnly): a task not listed did not
+  // change, so it stays; tasks leave when the server shows them STOPPED.
   for (const auto& arn : instance.tasks)
-    if (!listed.count(arn)) tasks_.erase(arn);
+    if (!listed.count(arn) && tasks_.count(arn)) kept.push_back(arn);
   instance.tasks = std::move(kept);
   dirty_ = true;
 }

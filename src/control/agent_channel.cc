@@ -24,10 +24,11 @@ struct TaskSet {
   bool changed = false;
 };
 
-// The instance's task set as the protocol defines it, and whether any of it
-// changed after `since`: read from the instance index, never a cluster scan.
+// The instance's task set as the protocol defines it (or, with `changedOnly`,
+// only its tasks that changed after `since`), and whether any of it changed
+// after `since`: read from the instance index, never a cluster scan.
 TaskSet collect(const StateCache& cache, const InstanceTasks& index, const std::string& cluster,
-                const std::string& instanceId, std::int64_t since) {
+                const std::string& instanceId, std::int64_t since, bool changedOnly) {
   TaskSet s;
   for (const auto& key : index.tasksOf(cluster, instanceId).taskKeys) {
     auto o = cache.get(key);
@@ -35,6 +36,7 @@ TaskSet collect(const StateCache& cache, const InstanceTasks& index, const std::
     const bool stopped = o->doc.value("lastStatus", "") == "STOPPED";
     if (stopped && o->modRevision <= since) continue;  // the agent saw it stop already
     if (o->modRevision > since) s.changed = true;
+    else if (changedOnly) continue;
     json task = renderTask(o->doc, true);
     const json& b = o->doc.value("berth", json::object());
     auto td = cache.get(b.value("taskDefinitionKey", ""));
@@ -81,6 +83,10 @@ Result<AgentChannel::WaiterPtr> AgentChannel::parse(const json& request, std::ch
     auto ref = optString(request, "containerInstance");
     if (!ref || ref->empty()) return invalid("containerInstance must be specified (the container instance ARN).");
     refs.push_back(*ref);
+  }
+  if (auto* v = optField(request, "changedOnly")) {
+    if (!v->is_boolean()) return invalid("changedOnly must be true or false.");
+    w->changedOnly = v->get<bool>();
   }
   if (auto* v = optField(request, "sinceVersion")) {
     if (!v->is_number_integer() || v->get<std::int64_t>() < 0)
@@ -168,7 +174,7 @@ std::optional<json> AgentChannel::answer(const Waiter& w, bool force) const {
     const std::string status = v.registered ? v.status : "INACTIVE";
     const bool inactive = status == "INACTIVE";
     TaskSet set;
-    if (!inactive) set = collect(ctx_.cache, index_, w.cluster, ids[0], w.since);
+    if (!inactive) set = collect(ctx_.cache, index_, w.cluster, ids[0], w.since, w.changedOnly);
     if (!force && !set.changed && !inactive) return std::nullopt;
     return json{{"version", set.changed || inactive ? rev : w.since},
                 {"containerInstanceArn", w.targets[0].arn},
@@ -184,7 +190,7 @@ std::optional<json> AgentChannel::answer(const Waiter& w, bool force) const {
       continue;
     }
     if (v.latestRevision <= w.since) continue;  // cheap filter: nothing of it changed
-    TaskSet set = collect(ctx_.cache, index_, w.cluster, ids[i], w.since);
+    TaskSet set = collect(ctx_.cache, index_, w.cluster, ids[i], w.since, w.changedOnly);
     if (!set.changed) continue;  // only deletions
     instances.push_back({{"containerInstanceArn", w.targets[i].arn}, {"containerInstanceStatus", status}, {"tasks", std::move(set.tasks)}});
   }

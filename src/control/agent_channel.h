@@ -116,6 +116,7 @@ class AgentChannel {
     std::string cluster;
     std::vector<Target> targets;
     bool batched = false;
+    bool changedOnly = false;  // tasks: only those changed after `since`
     std::int64_t since = 0;
     std::chrono::steady_clock::time_point deadline;
     PollDone done;

@@ -241,6 +241,27 @@ TEST_F(ParkedPollTest, BatchedPollListsOnlyChangedInstances) {
   EXPECT_EQ(parked_->parkedForTest(), 0u);
 }
 
+// changedOnly: an instance's listed tasks are only those changed after
+// sinceVersion (a simulator with 10 tasks per instance need not be re-sent
+// nine unchanged ones for every new one); sinceVersion 0 still gets them all.
+TEST_F(ParkedPollTest, ChangedOnlyListsJustTheChangedTasks) {
+  const std::string first = startOn(a_);
+  json req = batch({a_}, 0, 0);
+  req["changedOnly"] = true;
+  json r = mustOk(parked_->pollTasks(req));
+  ASSERT_EQ(r["instances"].size(), 1u);
+  ASSERT_EQ(r["instances"][0]["tasks"].size(), 1u);
+  const std::string second = startOn(a_);
+  req["sinceVersion"] = r["version"];
+  r = mustOk(parked_->pollTasks(req));
+  ASSERT_EQ(r["instances"].size(), 1u);
+  ASSERT_EQ(r["instances"][0]["tasks"].size(), 1u);
+  EXPECT_EQ(r["instances"][0]["tasks"][0]["taskArn"], second);
+  req["changedOnly"] = "yes";
+  EXPECT_FALSE(parked_->pollTasks(req).ok());
+  (void)first;
+}
+
 TEST_F(ParkedPollTest, ExpiresOnTheWaitClockWithTheSameVersion) {
   startOn(a_);
   const std::int64_t v = mustOk(parked_->pollTasks(batch({a_, b_}, 0, 0)))["version"];
