@@ -194,8 +194,11 @@ class PlacementCall {
       return RejectReason::kAttribute;
     if (distinctInstance_ && c.groupTasks > 0) return RejectReason::kAttribute;
     SnapshotInstanceFacts facts(instance, snapshot_, request_.group, c.placedHere);
-    for (auto& [expression, cache] : staticExpressions_)
-      if (!cache->get(c.instance, version, [&] { return expression->matches(facts); })) return RejectReason::kAttribute;
+    for (auto& entry : staticExpressions_) {
+      // Not a structured binding: clang (the fuzz build) cannot capture those in lambdas.
+      const auto* expression = entry.first;
+      if (!entry.second->get(c.instance, version, [&] { return expression->matches(facts); })) return RejectReason::kAttribute;
+    }
     for (const Expression* expression : callExpressions_)
       if (!expression->matches(facts)) return RejectReason::kAttribute;
     for (const Expression* expression : taskExpressions_)
