@@ -31,6 +31,8 @@ TaskSet collect(const StateCache& cache, const InstanceTasks& index, const std::
                 const std::string& instanceId, std::int64_t since, bool changedOnly) {
   TaskSet s;
   for (const auto& key : index.tasksOf(cluster, instanceId).taskKeys) {
+    // Unchanged tasks are skipped before their documents are copied.
+    if (changedOnly && cache.modRevision(key) <= since) continue;
     auto o = cache.get(key);
     if (!o) continue;  // deleted since the index was read
     const bool stopped = o->doc.value("lastStatus", "") == "STOPPED";

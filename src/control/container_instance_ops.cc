@@ -8,6 +8,7 @@
 #include "control/instance_facts.h"
 #include "control/json_fields.h"
 #include "control/keys.h"
+#include "control/placement_index.h"
 #include "control/pagination.h"
 #include "control/tags.h"
 #include "control/task_ops.h"
@@ -114,9 +115,15 @@ json renderInstance(const json& stored, const InstanceTaskCounts& counts, bool i
   return out;
 }
 
+// The instance's RUNNING and other not-STOPPED task counts, from the
+// placement index (kept from the task documents; no task scan).
+InstanceTaskCounts countsOf(const EcsContext& ctx, const std::string& cluster, const json& stored) {
+  auto c = ctx.placement->taskCounts(cluster, stored.value("berth", json::object()).value("id", ""));
+  return InstanceTaskCounts{c.running, c.pending};
+}
+
 json renderOne(const EcsContext& ctx, const std::string& cluster, const json& stored, bool includeTags) {
-  auto counts = taskCountsByInstance(ctx.cache, cluster);
-  return renderInstance(stored, counts[stored.value("containerInstanceArn", "")], includeTags);
+  return renderInstance(stored, countsOf(ctx, cluster, stored), includeTags);
 }
 
 // The demands of a cluster's tasks on one instance that still hold resources.
@@ -363,7 +370,6 @@ Result<json> describeContainerInstances(EcsContext& ctx, const json& request) {
   if (refs.empty()) return invalid("containerInstances must contain at least one container instance.");
   if (refs.size() > kMaxDescribeInstances)
     return invalid("Too many container instances specified. You can describe up to 100 container instances in a single call.");
-  auto counts = taskCountsByInstance(ctx.cache, *cluster);
   json instances = json::array(), failures = json::array();
   for (const auto& r : refs) {
     std::string ref = r.is_string() ? r.get<std::string>() : "";
@@ -374,7 +380,7 @@ Result<json> describeContainerInstances(EcsContext& ctx, const json& request) {
       continue;
     }
     const json& doc = found->object.doc;
-    instances.push_back(renderInstance(doc, counts[doc.value("containerInstanceArn", "")], includeTags));
+    instances.push_back(renderInstance(doc, countsOf(ctx, *cluster, doc), includeTags));
   }
   return json{{"containerInstances", instances}, {"failures", failures}};
 }
@@ -444,8 +450,7 @@ Result<json> updateContainerInstancesState(EcsContext& ctx, const json& request)
     }
     docs.push_back(doc);
   }
-  auto counts = taskCountsByInstance(ctx.cache, *cluster);
-  for (const auto& d : docs) updated.push_back(renderInstance(d, counts[d.value("containerInstanceArn", "")], false));
+  for (const auto& d : docs) updated.push_back(renderInstance(d, countsOf(ctx, *cluster, d), false));
   return json{{"containerInstances", updated}, {"failures", failures}};
 }
 

@@ -95,6 +95,12 @@ std::optional<CachedObject> StateCache::get(const std::string& key) const {
   return it->second;
 }
 
+std::int64_t StateCache::modRevision(const std::string& key) const {
+  std::shared_lock lock(mu_);
+  auto it = objects_.find(key);
+  return it == objects_.end() ? 0 : it->second.modRevision;
+}
+
 void StateCache::scan(const std::string& prefix, const std::string& after,
                       const std::function<bool(const std::string&, const CachedObject&)>& visit) const {
   std::shared_lock lock(mu_);

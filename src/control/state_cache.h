@@ -34,6 +34,8 @@ class StateCache {
   ~StateCache();
 
   std::optional<CachedObject> get(const std::string& key) const;
+  // The key's modRevision (0 when absent), without copying its document.
+  std::int64_t modRevision(const std::string& key) const;
   // Visits keys with this prefix in key order, starting after `after` if non-empty.
   // The visitor returns false to stop. Runs under a shared lock: keep it short.
   void scan(const std::string& prefix, const std::string& after,

@@ -107,6 +107,8 @@ TEST(StateCacheTest, FollowsLaterTransactionsIncludingDeletes) {
   ASSERT_TRUE(cache->get("x/new").has_value());
   EXPECT_EQ(cache->get("x/new")->doc["n"], 1);
   EXPECT_EQ(cache->get("x/new")->modRevision, r1);
+  EXPECT_EQ(cache->modRevision("x/new"), r1);
+  EXPECT_EQ(cache->modRevision("x/absent"), 0);
   EXPECT_EQ(cache->get("x/new")->createRevision, r1);
 
   std::int64_t r2 = put(*s, "x/new", {{"n", 2}});
