@@ -368,33 +368,5 @@ TEST_F(ParkedPollTest, ChecksTheBatchedInput) {
   EXPECT_EQ(mustOk(parked_->pollTasks(batch({a_, a_}, 0, 0)))["instances"].size(), 1u);
 }
 
-// The StateCache facility the long poll is built on.
-TEST_F(AgentChannelTest, CacheWaitsForChangesUnderAPrefix) {
-  const std::int64_t rev = cache().revision();
-  EXPECT_FALSE(cache().waitForPrefixChange("x/", rev, 50ms));
-  auto writer = std::async(std::launch::async, [&] {
-    std::this_thread::sleep_for(100ms);
-    env_->putDoc("y/1", json::object());  // another prefix: no wake-up
-    std::this_thread::sleep_for(100ms);
-    env_->putDoc("x/1", json::object());
-  });
-  auto took = timed([&] { EXPECT_TRUE(cache().waitForPrefixChange("x/", rev, 5s)); });
-  EXPECT_GE(took, 150ms);
-  writer.get();
-  const std::int64_t afterPut = cache().revision();
-  EXPECT_FALSE(cache().waitForPrefixChange("x/", afterPut, 0ms));
-  EXPECT_TRUE(cache().waitForPrefixChange("x/", afterPut - 1, 0ms));  // already happened: no wait
-  env_->deleteKey("x/1");
-  EXPECT_TRUE(cache().waitForPrefixChange("x/", afterPut, 0ms));  // deletes count too
-  // When the bounded history no longer reaches back, it answers "changed".
-  store::TxnRequest big;
-  for (int i = 0; i < 5000; ++i) big.ops.push_back(store::Op::put("bulk/" + std::to_string(i), "{}"));
-  auto r = store().txn(big);
-  ASSERT_TRUE(r.ok() && r->succeeded);
-  ASSERT_TRUE(cache().waitForRevision(r->revision));
-  EXPECT_TRUE(cache().waitForPrefixChange("never/", r->revision - 1, 0ms));
-  EXPECT_FALSE(cache().waitForPrefixChange("never/", r->revision, 0ms));
-}
-
 }  // namespace
 }  // namespace berth::control

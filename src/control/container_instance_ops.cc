@@ -106,7 +106,7 @@ void addAttributeIfAbsent(json& attributes, const std::string& name, const std::
   attributes.push_back({{"name", name}, {"value", *value}});
 }
 
-json renderInstance(const json& stored, const InstanceTaskCounts& counts, bool includeTags) {
+json renderInstance(const json& stored, const PlacementIndex::TaskCounts& counts, bool includeTags) {
   json out = stored;
   out.erase("berth");
   if (!includeTags) out.erase("tags");
@@ -117,9 +117,8 @@ json renderInstance(const json& stored, const InstanceTaskCounts& counts, bool i
 
 // The instance's RUNNING and other not-STOPPED task counts, from the
 // placement index (kept from the task documents; no task scan).
-InstanceTaskCounts countsOf(const EcsContext& ctx, const std::string& cluster, const json& stored) {
-  auto c = ctx.placement->taskCounts(cluster, stored.value("berth", json::object()).value("id", ""));
-  return InstanceTaskCounts{c.running, c.pending};
+PlacementIndex::TaskCounts countsOf(const EcsContext& ctx, const std::string& cluster, const json& stored) {
+  return ctx.placement->taskCounts(cluster, stored.value("berth", json::object()).value("id", ""));
 }
 
 json renderOne(const EcsContext& ctx, const std::string& cluster, const json& stored, bool includeTags) {
@@ -175,25 +174,23 @@ bool wantsTags(const json& request, Status& st) {
 // --- ListContainerInstances filter -------------------------------------
 // `filter` is a cluster query language expression (reference/ecs-scheduling.md
 // §5), evaluated against each stored instance document. Task facts
-// (runningTasksCount, task:group) are gathered once, and only when asked for.
+// (runningTasksCount, task:group) are read from the placement index, and only
+// when the expression asks for them.
 struct InstanceFilter {
   scheduler::Expression expression;
-  std::map<std::string, InstanceTasks> tasks;  // by containerInstanceArn; filled when the expression reads tasks
 };
 
-Result<std::optional<InstanceFilter>> parseFilter(const EcsContext& ctx, const std::string& cluster,
-                                                  const std::string& expression) {
+Result<std::optional<InstanceFilter>> parseFilter(const std::string& expression) {
   if (expression.find_first_not_of(" \t\r\n") == std::string::npos) return std::optional<InstanceFilter>();
   auto parsed = scheduler::Expression::parse(expression);
   if (!parsed.ok()) return parsed.takeError();
-  InstanceFilter f{std::move(*parsed), {}};
-  if (f.expression.readsTasks()) f.tasks = tasksByInstance(ctx.cache, cluster);
-  return std::optional<InstanceFilter>(std::move(f));
+  return std::optional<InstanceFilter>(InstanceFilter{std::move(*parsed)});
 }
 
-bool matches(const InstanceFilter& f, const json& doc) {
-  auto tasks = f.tasks.find(doc.value("containerInstanceArn", ""));
-  return f.expression.matches(InstanceDocFacts(doc, tasks == f.tasks.end() ? nullptr : &tasks->second));
+bool matches(const EcsContext& ctx, const std::string& cluster, const InstanceFilter& f, const json& doc) {
+  if (!f.expression.readsTasks()) return f.expression.matches(InstanceDocFacts(doc, nullptr));
+  const InstanceTaskFacts tasks = taskFactsOf(*ctx.placement, cluster, doc);
+  return f.expression.matches(InstanceDocFacts(doc, &tasks));
 }
 
 }  // namespace
@@ -395,7 +392,7 @@ Result<json> listContainerInstances(EcsContext& ctx, const json& request) {
       *status != "DEREGISTERING" && *status != "REGISTRATION_FAILED")
     return invalid("Invalid status '" + *status + "'. Valid values: ACTIVE, DRAINING, REGISTERING, DEREGISTERING, REGISTRATION_FAILED.");
   const std::string expression = stringOr(request, "filter", "");
-  auto filter = parseFilter(ctx, *cluster, expression);
+  auto filter = parseFilter(expression);
   if (!filter.ok()) return filter.takeError();
   const std::string prefix = keys::clusterScoped(keys::kContainerInstances, *cluster);
   auto result = paginate(ctx.cache, prefix,
@@ -404,7 +401,7 @@ Result<json> listContainerInstances(EcsContext& ctx, const json& request) {
                            std::string s = o.doc.value("status", "");
                            // Without a status filter every status but INACTIVE is listed (ECS API docs).
                            if (status ? s != *status : s == "INACTIVE") return std::nullopt;
-                           if (*filter && !matches(**filter, o.doc)) return std::nullopt;
+                           if (*filter && !matches(ctx, *cluster, **filter, o.doc)) return std::nullopt;
                            return o.doc.value("containerInstanceArn", "");
                          });
   if (!result.ok()) return result.takeError();

@@ -1,7 +1,6 @@
 #include "control/instance_facts.h"
 
-#include "control/keys.h"
-#include "control/task_ops.h"
+#include "control/placement_index.h"
 
 namespace berth::control {
 namespace {
@@ -9,18 +8,10 @@ namespace {
 const std::string kNoValue;
 }  // namespace
 
-std::map<std::string, InstanceTasks> tasksByInstance(const StateCache& cache, const std::string& cluster) {
+InstanceTaskFacts taskFactsOf(PlacementIndex& index, const std::string& cluster, const nlohmann::json& instanceDoc) {
+  const std::string id = instanceDoc.value("berth", nlohmann::json::object()).value("id", "");
   // runningTasksCount as DescribeContainerInstances renders it.
-  std::map<std::string, InstanceTasks> out;
-  for (const auto& [arn, counts] : taskCountsByInstance(cache, cluster)) out[arn].running = static_cast<int>(counts.running);
-  cache.scan(keys::clusterScoped(keys::kTasks, cluster), "", [&](const std::string&, const CachedObject& o) {
-    if (o.doc.value("lastStatus", "") == "STOPPED") return true;
-    auto group = o.doc.find("group");
-    if (group != o.doc.end() && group->is_string())
-      out[o.doc.value("containerInstanceArn", "")].groups.insert(group->get<std::string>());
-    return true;
-  });
-  return out;
+  return InstanceTaskFacts{static_cast<int>(index.taskCounts(cluster, id).running), index.taskGroups(cluster, id)};
 }
 
 std::string_view InstanceDocFacts::stringField(const nlohmann::json& object, const char* field) const {

@@ -2,8 +2,7 @@
 // The cluster query language (scheduler/query_language.h) over a stored
 // container instance document: what ListContainerInstances' `filter`
 // evaluates. Task facts (runningTasksCount, task:group) come from the
-// cluster's tasks, gathered once per listing with InstanceTaskFacts.
-#include <map>
+// placement index (taskFactsOf), which keeps them from the task documents.
 #include <set>
 #include <string>
 
@@ -14,20 +13,22 @@
 
 namespace berth::control {
 
+class PlacementIndex;
+
 // The tasks (not STOPPED) on one instance, as the query language counts them.
-struct InstanceTasks {
+struct InstanceTaskFacts {
   int running = 0;  // lastStatus RUNNING, as DescribeContainerInstances' runningTasksCount
   std::set<std::string, std::less<>> groups;
 };
 
-// Per containerInstanceArn over a cluster's tasks.
-std::map<std::string, InstanceTasks> tasksByInstance(const StateCache& cache, const std::string& cluster);
+// The task facts of one stored instance document, from the placement index.
+InstanceTaskFacts taskFactsOf(PlacementIndex& index, const std::string& cluster, const nlohmann::json& instanceDoc);
 
 // Reads a stored instance document (container_instance_ops.h) in place; the
 // document and `tasks` must outlive this object. `tasks` may be null (no tasks).
 class InstanceDocFacts : public scheduler::InstanceFacts {
  public:
-  InstanceDocFacts(const nlohmann::json& instanceDoc, const InstanceTasks* tasks) : doc_(instanceDoc), tasks_(tasks) {}
+  InstanceDocFacts(const nlohmann::json& instanceDoc, const InstanceTaskFacts* tasks) : doc_(instanceDoc), tasks_(tasks) {}
 
   const std::string* attribute(std::string_view name) const override;
   std::string_view ec2InstanceId() const override;
@@ -41,7 +42,7 @@ class InstanceDocFacts : public scheduler::InstanceFacts {
   std::string_view stringField(const nlohmann::json& object, const char* field) const;
 
   const nlohmann::json& doc_;
-  const InstanceTasks* tasks_;
+  const InstanceTaskFacts* tasks_;
 };
 
 }  // namespace berth::control

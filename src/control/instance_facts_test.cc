@@ -22,7 +22,7 @@ TEST(InstanceDocFactsTest, ReadsTheStoredDocument) {
                     {"versionInfo", {{"agentVersion", "1.14.5"}}},
                     {"registeredAt", 1529360908.5},
                     {"attributes", {{{"name", "stack"}, {"value", "prod"}}, {{"name", "com.amazonaws.ecs.capability.ecr-auth"}}}}};
-  InstanceTasks tasks{.running = 2, .groups = {"service:web"}};
+  InstanceTaskFacts tasks{.running = 2, .groups = {"service:web"}};
   InstanceDocFacts facts(doc, &tasks);
   ASSERT_NE(facts.attribute("stack"), nullptr);
   EXPECT_EQ(*facts.attribute("stack"), "prod");

@@ -243,15 +243,17 @@ PlacementIndex::TaskCounts PlacementIndex::taskCounts(const std::string& cluster
   return {it->second.running, it->second.pending};
 }
 
-bool PlacementIndex::hasTaskInGroup(const std::string& cluster, const std::string& instanceId, const std::string& group) {
+std::set<std::string, std::less<>> PlacementIndex::taskGroups(const std::string& cluster, const std::string& instanceId) {
   Cluster* c = find(cluster);
   std::lock_guard lock(c->dataMu);
-  auto g = c->snapshot.findGroup(group);
+  std::set<std::string, std::less<>> out;
   auto it = c->tallies.find(instanceId);
-  if (!g || it == c->tallies.end()) return false;
-  for (const auto& [id, n] : it->second.groups)
-    if (id == *g && n > 0) return true;
-  return false;
+  if (it == c->tallies.end()) return out;
+  // Groups are few (one per service or family): a reverse scan of the interned names is cheap.
+  for (const auto& [name, id] : c->snapshot.groupIds)
+    for (const auto& [g, n] : it->second.groups)
+      if (g == id && n > 0) out.insert(name);
+  return out;
 }
 
 scheduler::Resources toScheduler(const InstanceResources& r) {

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 
@@ -66,8 +67,8 @@ class PlacementIndex {
     std::int64_t pending = 0;
   };
   TaskCounts taskCounts(const std::string& cluster, const std::string& instanceId);
-  // Whether a task of `group` (not STOPPED) is on the instance (task:group in filters).
-  bool hasTaskInGroup(const std::string& cluster, const std::string& instanceId, const std::string& group);
+  // The groups of the tasks (not STOPPED) on an instance (task:group in filters).
+  std::set<std::string, std::less<>> taskGroups(const std::string& cluster, const std::string& instanceId);
 
  private:
   struct Cluster;

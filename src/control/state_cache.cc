@@ -13,7 +13,6 @@ Result<std::unique_ptr<StateCache>> StateCache::open(store::Store& store) {
   if (!all.ok()) return all.takeError();
   for (const auto& kv : *all) cache->put(kv);
   cache->revision_ = rev;
-  cache->recentFloor_ = rev;
   auto* raw = cache.get();
   auto watch = store.watch("", rev + 1, [raw](const std::vector<store::Event>& events) { raw->apply(events); });
   if (!watch.ok()) return watch.takeError();
@@ -76,11 +75,6 @@ void StateCache::apply(const std::vector<store::Event>& events) {
         }
       }
       rev = std::max(rev, e.kv.modRevision);
-      recent_.emplace_back(e.kv.modRevision, e.kv.key);
-    }
-    while (recent_.size() > kRecentChanges) {
-      recentFloor_ = std::max(recentFloor_, recent_.front().first);
-      recent_.pop_front();
     }
     if (rev > revision_) revision_ = rev;
   }
@@ -125,22 +119,6 @@ std::int64_t StateCache::revision() const {
 bool StateCache::waitForRevision(std::int64_t rev, std::chrono::milliseconds timeout) const {
   std::unique_lock wl(waitMu_);
   return applied_.wait_for(wl, timeout, [&] { return revision() >= rev; });
-}
-
-bool StateCache::changedUnderLocked(const std::string& prefix, std::int64_t afterRevision) const {
-  if (afterRevision < recentFloor_) return true;  // history too short to tell
-  for (auto it = recent_.rbegin(); it != recent_.rend() && it->first > afterRevision; ++it)
-    if (it->second.compare(0, prefix.size(), prefix) == 0) return true;
-  return false;
-}
-
-bool StateCache::waitForPrefixChange(const std::string& prefix, std::int64_t afterRevision,
-                                     std::chrono::milliseconds timeout) const {
-  std::unique_lock wl(waitMu_);
-  return applied_.wait_for(wl, timeout, [&] {
-    std::shared_lock lock(mu_);
-    return changedUnderLocked(prefix, afterRevision);
-  });
 }
 
 }  // namespace berth::control

@@ -5,7 +5,6 @@
 // call waitForRevision() after a commit to read their own writes.
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -45,13 +44,6 @@ class StateCache {
   std::int64_t revision() const;
   // Blocks until the cache has applied revision `rev` (or the timeout passes).
   bool waitForRevision(std::int64_t rev, std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
-  // Blocks until a key under `prefix` is written or deleted at a revision after
-  // `afterRevision`, or the timeout passes; true on a change. Also true when it
-  // cannot tell (the bounded change history no longer reaches back to
-  // afterRevision, e.g. after a restart): callers re-read state anyway, so a
-  // spurious wake costs one read. Used by long polls (agent channel).
-  bool waitForPrefixChange(const std::string& prefix, std::int64_t afterRevision,
-                           std::chrono::milliseconds timeout) const;
 
   // Observers keep derived indexes (placement snapshot, tasks per instance) in
   // step with the cache. Each applied change is reported in revision order:
@@ -71,16 +63,10 @@ class StateCache {
   void apply(const std::vector<store::Event>& events);
   void put(const store::KeyValue& kv);  // holds mu_ (unique)
   void notify(const std::string& key, const CachedObject* before, const CachedObject* after);  // holds mu_
-  bool changedUnderLocked(const std::string& prefix, std::int64_t afterRevision) const;  // holds mu_
 
   mutable std::shared_mutex mu_;
   std::map<std::string, CachedObject, std::less<>> objects_;
   std::int64_t revision_ = 0;
-  // (revision, key) of the most recent changes applied from the watch, oldest
-  // first; changes at revisions <= recentFloor_ may be missing from it.
-  static constexpr std::size_t kRecentChanges = 4096;
-  std::deque<std::pair<std::int64_t, std::string>> recent_;
-  std::int64_t recentFloor_ = 0;
   mutable std::mutex waitMu_;
   mutable std::condition_variable applied_;
   std::vector<std::pair<std::uint64_t, Observer>> observers_;  // guarded by mu_

@@ -364,15 +364,25 @@ struct JobPlacement {
 
 // Places one job against the snapshot and marks its tasks in it (resources,
 // group counts), so the next job of the batch places around them.
-JobPlacement placeJob(EcsContext& ctx, LaunchJob& job, ClusterPlacementView& view) {
+// Whether a cluster has any registered (not INACTIVE) and any ACTIVE instance.
+struct ClusterStatus {
+  bool anyRegistered = false;
+  bool anyActive = false;
+};
+
+ClusterStatus clusterStatus(const scheduler::ClusterSnapshot& snapshot) {
+  ClusterStatus st;
+  for (const auto& in : snapshot.instances) {
+    st.anyRegistered |= in.status != "INACTIVE";
+    st.anyActive |= in.status == "ACTIVE";
+  }
+  return st;
+}
+
+JobPlacement placeJob(EcsContext& ctx, LaunchJob& job, ClusterPlacementView& view, const ClusterStatus& cluster) {
   JobPlacement out;
   const LaunchPlan& plan = *job.plan;
   scheduler::PlacementRequest request = plan.placement;
-  bool anyRegistered = false, anyActive = false;
-  for (const auto& in : view.snapshot.instances) {
-    anyRegistered |= in.status != "INACTIVE";
-    anyActive |= in.status == "ACTIVE";
-  }
   if (job.explicitInstances) {
     // StartTask: one task on each named instance; no strategies, no distinctInstance.
     request.strategies.clear();
@@ -383,11 +393,11 @@ JobPlacement placeJob(EcsContext& ctx, LaunchJob& job, ClusterPlacementView& vie
     if (request.onlyInstances.empty()) return out;
     request.count = static_cast<int>(request.onlyInstances.size());
   } else {
-    if (!anyRegistered) {
+    if (!cluster.anyRegistered) {
       out.error = invalid("No Container Instances were found in your cluster.");
       return out;
     }
-    if (!anyActive) {
+    if (!cluster.anyActive) {
       out.failures.push_back({{"reason", "MISSING"},
                               {"detail", "No ACTIVE container instance in cluster " + plan.cluster + " (all are DRAINING)."}});
       return out;
@@ -429,8 +439,10 @@ void runLaunchBatch(EcsContext& ctx, const std::string& cluster, std::vector<Bat
     std::vector<JobPlacement> placements;
     ctx.placement->read(cluster, [&](ClusterPlacementView& view) {
       std::unordered_map<std::size_t, std::size_t> slotOf;
+      // Placing marks resources and groups, never statuses: one look serves every job.
+      const ClusterStatus status = clusterStatus(view.snapshot);
       for (auto* job : jobs) {
-        placements.push_back(placeJob(ctx, *job, view));
+        placements.push_back(placeJob(ctx, *job, view, status));
         auto& slots = slotsPerJob.emplace_back();
         for (std::size_t i : placements.back().instances) {
           auto [it, added] = slotOf.emplace(i, chosen.size());
@@ -768,18 +780,6 @@ bool forceStopTaskDoc(json& task, double now, const std::string& reason) {
   deleteEniAttachments(task);
   task["version"] = task.value("version", std::int64_t{0}) + 1;
   return true;
-}
-
-std::map<std::string, InstanceTaskCounts> taskCountsByInstance(const StateCache& cache, const std::string& cluster) {
-  std::map<std::string, InstanceTaskCounts> counts;
-  cache.scan(keys::clusterScoped(keys::kTasks, cluster), "", [&](const std::string&, const CachedObject& o) {
-    std::string status = o.doc.value("lastStatus", "");
-    if (status == "STOPPED") return true;
-    auto& c = counts[o.doc.value("containerInstanceArn", "")];
-    ++(status == "RUNNING" ? c.running : c.pending);
-    return true;
-  });
-  return counts;
 }
 
 Result<json> runTask(EcsContext& ctx, const json& request) { return launch(ctx, request, false); }

@@ -58,11 +58,4 @@ nlohmann::json renderTask(const nlohmann::json& stored, bool includeTags);
 // stoppedReason. Returns false if it was already STOPPED.
 bool forceStopTaskDoc(nlohmann::json& task, double now, const std::string& reason);
 
-struct InstanceTaskCounts {
-  std::int64_t running = 0;  // lastStatus RUNNING (as cluster counts do)
-  std::int64_t pending = 0;  // not RUNNING and not STOPPED
-};
-// Counts per containerInstanceArn over a cluster's tasks.
-std::map<std::string, InstanceTaskCounts> taskCountsByInstance(const StateCache& cache, const std::string& cluster);
-
 }  // namespace berth::control
