@@ -11,6 +11,7 @@
 namespace berth::control {
 
 class PlacementIndex;
+class EventSink;
 
 struct AccountInfo {
   std::string accountId = "000000000000";
@@ -26,6 +27,8 @@ struct EcsContext {
   AccountInfo account;
   // The placement view of the cache (RunTask/StartTask); set by whoever builds the context.
   PlacementIndex* placement = nullptr;
+  // Where EventBridge-shaped ECS events go (control/ecs_events.h); nullptr: nowhere.
+  EventSink* events = nullptr;
   // The caller's identity for registeredBy fields (an IAM-style ARN).
   std::string callerArn() const { return "arn:" + account.partition + ":iam::" + account.accountId + ":root"; }
 };

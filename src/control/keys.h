@@ -38,5 +38,9 @@ inline std::string containerInstance(std::string_view cluster, std::string_view 
 inline std::string task(std::string_view cluster, std::string_view id) {
   return clusterScoped(kTasks, cluster).append(id);
 }
+// One service: clusterScoped(kServices, cluster) + serviceName.
+inline std::string service(std::string_view cluster, std::string_view name) {
+  return clusterScoped(kServices, cluster).append(name);
+}
 
 }  // namespace berth::control::keys

@@ -8,7 +8,10 @@
 // cluster counts read) plus "berth": internal fields never rendered:
 //   cluster, id, instanceId, reserved (TaskDemand), essential [names],
 //   healthChecked [names of containers with a healthCheck], taskDefinitionKey,
-//   agentReported (bool), networkInterface (the agent's last report).
+//   agentReported (bool), networkInterface (the agent's last report),
+//   healthyAt (epoch the task first counted as healthy: when healthStatus
+//   first became HEALTHY, or when it reached RUNNING if no essential
+//   container is health-checked; the service circuit breaker reads it).
 // Invariant: a task that is not STOPPED holds `reserved` on its instance's
 // remainingResources; the write that makes it STOPPED gives it back, in the
 // same transaction (compare-on-revision on the instance document). Host ports
@@ -22,6 +25,8 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -36,6 +41,23 @@ Result<nlohmann::json> describeTasks(EcsContext& ctx, const nlohmann::json& requ
 Result<nlohmann::json> listTasks(EcsContext& ctx, const nlohmann::json& request);
 Result<nlohmann::json> submitTaskStateChange(EcsContext& ctx, const nlohmann::json& request);
 Result<nlohmann::json> submitContainerStateChange(EcsContext& ctx, const nlohmann::json& request);
+
+// Service scheduler launches (control/service_controller): `count` tasks from
+// a deployment's RunTask-shaped `launchRequest` (service_ops.h), with no
+// RunTask count limit, through the cluster's launch lane (so they batch with
+// RunTask and never over-commit). `onlyInstanceIds` (DAEMON) restricts
+// placement to those instances, at most one task each. Returns the RunTask
+// response shape {"tasks": [...], "failures": [{arn, reason}...]}.
+Result<nlohmann::json> launchServiceTasks(EcsContext& ctx, const nlohmann::json& launchRequest, int count,
+                                          const std::vector<std::string>& onlyInstanceIds = {});
+
+// Stops tasks of one cluster for the service scheduler in as few transactions
+// as possible: desiredStatus STOPPED, stopCode ServiceSchedulerInitiated, the
+// given stoppedReason; like StopTask, a task no agent has picked up and whose
+// agent is not connected goes straight to STOPPED. Tasks already stopping or
+// gone are skipped. Returns how many it stopped.
+Result<std::int64_t> stopTasksForScheduler(EcsContext& ctx, const std::string& cluster,
+                                           const std::vector<std::pair<std::string, std::string>>& idAndReason);
 
 inline constexpr std::chrono::seconds kDefaultStoppedTaskRetention{3600};
 
