@@ -25,6 +25,8 @@ AwsError ecsError(const Error& e) {
     case ErrorCode::kLimitExceeded: return {"LimitExceededException", 400, e.message};
     case ErrorCode::kTargetNotFound: return {"TargetNotFoundException", 400, e.message};
     case ErrorCode::kAttributeLimitExceeded: return {"AttributeLimitExceededException", 400, e.message};
+    case ErrorCode::kServiceNotFound: return {"ServiceNotFoundException", 400, e.message};
+    case ErrorCode::kServiceNotActive: return {"ServiceNotActiveException", 400, e.message};
     default: return {"ServerException", 500, e.message.empty() ? "An internal error occurred." : e.message};
   }
 }

@@ -63,6 +63,8 @@ std::string_view errorCodeName(ErrorCode code) {
     case ErrorCode::kFailedPrecondition: return "FailedPrecondition";
     case ErrorCode::kTargetNotFound: return "TargetNotFound";
     case ErrorCode::kAttributeLimitExceeded: return "AttributeLimitExceeded";
+    case ErrorCode::kServiceNotFound: return "ServiceNotFound";
+    case ErrorCode::kServiceNotActive: return "ServiceNotActive";
   }
   return "Unknown";
 }

@@ -73,6 +73,9 @@ enum class ErrorCode : std::uint16_t {
   // Issue #6 (placement): ECS attributes.
   kTargetNotFound = 57,              // ECS TargetNotFoundException: Put/DeleteAttributes on an unknown instance
   kAttributeLimitExceeded = 58,      // ECS AttributeLimitExceededException: more than 10 custom attributes
+  // Issue #7 (services).
+  kServiceNotFound = 59,             // ECS ServiceNotFoundException
+  kServiceNotActive = 60,            // ECS ServiceNotActiveException: UpdateService on a DRAINING/INACTIVE service
 };
 
 std::string_view errorCodeName(ErrorCode code);
