@@ -84,14 +84,18 @@ class Round {
   // Candidates that are not healthy go at once; healthy ones one by one while
   // the healthy count stays at or above minHealthy.
   void stopWithinFloor(std::vector<Candidate> candidates) {
-    std::string reason = scalingStopReason(in_.primary->id);
+    auto reasonFor = [&](const Candidate& c) {
+      if (c.rank == StopRank::kInstanceGoing)
+        return instanceStopReason(instance(c.task->instanceId), c.task->instanceId);
+      return scalingStopReason(in_.primary->id);
+    };
     std::stable_sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
       return isPending(*a.task) && !isPending(*b.task);
     });
     std::vector<Candidate> healthy;
     for (const auto& c : candidates) {
       if (isHealthy(*c.task)) healthy.push_back(c);
-      else stop(*c.task, reason);
+      else stop(*c.task, reasonFor(c));
     }
     int healthyCount = 0;
     for (const ServiceTask* t : kept())
@@ -101,23 +105,30 @@ class Round {
         if (a.rank != b.rank) return a.rank < b.rank;
         return preferToStop(*a.task, *b.task);
       });
-      stop(*best->task, reason);
+      stop(*best->task, reasonFor(*best));
       healthy.erase(best);
       --healthyCount;
     }
   }
 
   // The tasks to stop among `tasks` so that `keep` remain: pending first,
-  // then not yet healthy, then by preferToStop.
-  std::vector<const ServiceTask*> excess(std::vector<const ServiceTask*> tasks, int keep) const {
+  // then not yet healthy, then by preferToStop (counting the ones already
+  // picked as gone, so a scale-in spreads over the busiest instances).
+  std::vector<const ServiceTask*> excess(std::vector<const ServiceTask*> tasks, int keep) {
     auto badness = [](const ServiceTask& t) { return isPending(t) ? 0 : isHealthy(t) ? 2 : 1; };
-    std::sort(tasks.begin(), tasks.end(), [&](const ServiceTask* a, const ServiceTask* b) {
-      if (badness(*a) != badness(*b)) return badness(*a) < badness(*b);
-      return preferToStop(*a, *b);
-    });
-    int n = std::max(0, static_cast<int>(tasks.size()) - keep);
-    tasks.resize(n);
-    return tasks;
+    std::vector<const ServiceTask*> out;
+    std::map<std::string, int> savedLoad = load_;
+    while (static_cast<int>(tasks.size()) > keep) {
+      auto pick = std::min_element(tasks.begin(), tasks.end(), [&](const ServiceTask* a, const ServiceTask* b) {
+        if (badness(*a) != badness(*b)) return badness(*a) < badness(*b);
+        return preferToStop(*a, *b);
+      });
+      --load_[(*pick)->instanceId];
+      out.push_back(*pick);
+      tasks.erase(pick);
+    }
+    load_ = std::move(savedLoad);
+    return out;
   }
 
   // Nothing to do this round although the deployment has work left, and
