@@ -362,6 +362,31 @@ TEST(RollingUpdate, OldDeploymentBecomesInactiveAndIsDropped) {
   EXPECT_EQ(p.deployments[0].desiredCount, 2);
 }
 
+// Every combination either converges within the bounds or has no room at
+// all (minHealthy == D and maxTotal == D) and says so.
+TEST(RollingUpdate, EveryConfigurationConvergesOrReportsStuck) {
+  for (int desired = 1; desired <= 6; ++desired) {
+    for (int minPercent : {0, 25, 50, 67, 75, 100}) {
+      for (int maxPercent : {100, 125, 150, 200}) {
+        SCOPED_TRACE(testing::Message() << desired << " at " << minPercent << "/" << maxPercent);
+        Sim sim(desired, minPercent, maxPercent);
+        sim.rolloutFrom(desired);
+        bool noRoom = sim.minHealthy() >= desired && sim.maxTotal() <= desired;
+        if (noRoom) {
+          ServicePlan p = sim.plan();
+          EXPECT_TRUE(p.launches.empty() && p.stops.empty());
+          EXPECT_EQ(p.lastStuckEventAt, sim.in.now);
+          continue;
+        }
+        sim.converge();
+        expectConvergedOnV2(sim, desired);
+        EXPECT_EQ(sim.last.lastStuckEventAt, 0);
+        for (const auto& e : sim.events) EXPECT_EQ(e.find("unable to stop or start"), std::string::npos) << e;
+      }
+    }
+  }
+}
+
 // ---- stuck configurations ----
 
 void expectStuck(int desired, int minPercent, int maxPercent) {
@@ -764,6 +789,7 @@ TEST(LaunchThrottle, BacksOffAfterThreeStartFailures) {
   fail(1010);
   p = sim.plan();
   EXPECT_EQ(p.launchesThrottledUntil, 1010 + 10);
+  EXPECT_EQ(p.events, std::vector<std::string>{"(service web) is unable to consistently start tasks successfully."});
 }
 
 TEST(LaunchThrottle, CappedAtFifteenMinutes) {
