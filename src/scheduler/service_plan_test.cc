@@ -843,7 +843,8 @@ struct Daemon : Sim {
       apply(p);
       std::map<std::string, int> perInstance;
       for (const auto& t : in.tasks)
-        if (t.lastStatus != "STOPPED") EXPECT_LE(++perInstance[t.instanceId], 1) << t.instanceId;
+        if (t.lastStatus != "STOPPED") ++perInstance[t.instanceId];
+      for (const auto& [instanceId, n] : perInstance) EXPECT_LE(n, 1) << instanceId;
       EXPECT_GE(healthy(), daemonMinHealthy());
       advance();
       history.push_back({count(p.launches), static_cast<int>(p.stops.size())});
