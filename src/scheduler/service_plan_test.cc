@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <map>
+#include <random>
+#include <set>
 
 namespace berth::scheduler {
 namespace {
@@ -384,6 +386,54 @@ TEST(RollingUpdate, EveryConfigurationConvergesOrReportsStuck) {
         for (const auto& e : sim.events) EXPECT_EQ(e.find("unable to stop or start"), std::string::npos) << e;
       }
     }
+  }
+}
+
+// Random services in random states (seeded, so failures replay): a plan never
+// stops a task twice or one that is not live, never launches past maxTotal,
+// and its own stops never take the healthy count below minHealthy (or below
+// where it already was).
+TEST(PlanProperties, BoundsHoldInRandomStates) {
+  std::mt19937 rng(20261122);
+  auto pick = [&](int n) { return static_cast<int>(rng() % n); };
+  const char* statuses[] = {"PENDING", "RUNNING", "RUNNING", "RUNNING", "STOPPED", "DEACTIVATING"};
+  for (int iteration = 0; iteration < 2000; ++iteration) {
+    SCOPED_TRACE(iteration);
+    int desired = pick(8);
+    Sim sim(desired, pick(5) * 25, 100 + pick(5) * 25, 1 + pick(4));
+    sim.rolloutFrom(0);
+    if (pick(2)) sim.in.deployments.resize(1);
+    for (auto& i : sim.in.instances) {
+      if (pick(6) == 0) i.usable = false, i.draining = pick(2);
+    }
+    int tasks = pick(12);
+    for (int n = 0; n < tasks; ++n) {
+      ServiceTask& t = sim.addTask(pick(2) ? kV1 : kV2, statuses[pick(6)]);
+      if (t.lastStatus != "STOPPED" && pick(5) == 0) t.desiredStatus = "STOPPED";
+      if (t.lastStatus == "STOPPED") t.stoppedAt = sim.in.now - pick(100);
+      t.healthChecked = pick(3) == 0;
+      t.healthStatus = std::vector<std::string>{"HEALTHY", "UNHEALTHY", "UNKNOWN"}[pick(3)];
+    }
+    sim.in.settings.deleting = pick(10) == 0;
+    int minHealthy = sim.in.settings.deleting ? 0 : sim.minHealthy();
+    int maxTotal = sim.in.settings.deleting ? 0 : sim.maxTotal();
+    int liveBefore = sim.live(), healthyBefore = sim.healthy();
+
+    ServicePlan p = sim.plan();
+    ServicePlan again = planService(sim.in);
+    ASSERT_EQ(p.stops.size(), again.stops.size()) << "deterministic";
+    std::set<std::string> stopped;
+    for (const auto& st : p.stops) {
+      EXPECT_TRUE(stopped.insert(st.taskId).second) << "stopped twice";
+      const ServiceTask& t = sim.task(st.taskId);
+      EXPECT_NE(t.lastStatus, "STOPPED");
+      EXPECT_EQ(t.desiredStatus, "RUNNING");
+    }
+    if (count(p.launches) > 0) {
+      EXPECT_LE(liveBefore + count(p.launches), maxTotal);
+    }
+    sim.apply(p);
+    EXPECT_GE(sim.healthy(), std::min(healthyBefore, minHealthy));
   }
 }
 
