@@ -414,10 +414,37 @@ TEST(PlanProperties, BoundsHoldInRandomStates) {
       t.healthChecked = pick(3) == 0;
       t.healthStatus = std::vector<std::string>{"HEALTHY", "UNHEALTHY", "UNKNOWN"}[pick(3)];
     }
+    bool daemon = pick(3) == 0;
+    if (daemon) {
+      sim.in.settings.scheduling = SchedulingStrategy::kDaemon;
+      sim.in.settings.maximumPercent = 100;
+      int eligible = 0;
+      for (auto& i : sim.in.instances) {
+        i.daemonEligible = pick(5) != 0;
+        eligible += i.daemonEligible && i.usable && !i.draining;
+      }
+      sim.in.settings.desiredCount = eligible;  // only for Sim's bounds helpers
+    }
     sim.in.settings.deleting = pick(10) == 0;
     int minHealthy = sim.in.settings.deleting ? 0 : sim.minHealthy();
     int maxTotal = sim.in.settings.deleting ? 0 : sim.maxTotal();
-    int liveBefore = sim.live(), healthyBefore = sim.healthy();
+    // DAEMON tasks on instances they no longer belong on stop regardless of
+    // the floor: the floor is about the tasks on eligible instances.
+    auto healthy = [&] {
+      int n = 0;
+      for (const auto& t : sim.in.tasks) {
+        bool counted = true;
+        if (daemon) {
+          auto i = std::find_if(sim.in.instances.begin(), sim.in.instances.end(),
+                                [&](const ServiceInstance& x) { return x.id == t.instanceId; });
+          counted = i != sim.in.instances.end() && i->daemonEligible && i->usable && !i->draining;
+        }
+        n += counted && t.lastStatus == "RUNNING" && t.desiredStatus == "RUNNING" &&
+             (!t.healthChecked || t.healthStatus == "HEALTHY");
+      }
+      return n;
+    };
+    int liveBefore = sim.live(), healthyBefore = healthy();
 
     ServicePlan p = sim.plan();
     ServicePlan again = planService(sim.in);
@@ -429,11 +456,18 @@ TEST(PlanProperties, BoundsHoldInRandomStates) {
       EXPECT_NE(t.lastStatus, "STOPPED");
       EXPECT_EQ(t.desiredStatus, "RUNNING");
     }
-    if (count(p.launches) > 0) {
+    if (!daemon && count(p.launches) > 0) {
       EXPECT_LE(liveBefore + count(p.launches), maxTotal);
     }
+    for (const auto& l : p.launches) {
+      for (const auto& instanceId : l.instanceIds) {  // DAEMON: only on a free, eligible instance
+        const ServiceInstance& i = sim.instance(instanceId);
+        EXPECT_TRUE(i.daemonEligible && i.usable && !i.draining);
+        for (const auto& t : sim.in.tasks) EXPECT_FALSE(t.instanceId == instanceId && t.lastStatus != "STOPPED");
+      }
+    }
     sim.apply(p);
-    EXPECT_GE(sim.healthy(), std::min(healthyBefore, minHealthy));
+    EXPECT_GE(healthy(), std::min(healthyBefore, minHealthy));
   }
 }
 
