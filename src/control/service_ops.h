@@ -22,7 +22,8 @@
 //       "updatedAt": epoch of the last CreateService/UpdateService (resets the launch throttle),
 //       "lastCompletedDeployment": the newest deployment that reached COMPLETED
 //           (a full deployments[] element, berth.launchRequest included), absent until one did,
-//       "lastSteadyStateEventAt", "launchesThrottledUntil": controller bookkeeping (epoch, 0 = none),
+//       "lastSteadyStateEventAt", "launchesThrottledUntil", "lastStuckEventAt": controller
+//           bookkeeping (epoch, 0 = none), passed back into scheduler::ServiceInput each round,
 //       "clientToken": CreateService idempotency,
 //       "revision": bumped by every UpdateService so the controller sees user changes }
 // Status: ACTIVE → DRAINING (DeleteService) → INACTIVE (the controller, once
