@@ -525,6 +525,3 @@ TEST_F(ServiceControllerRun, BackgroundThreadDeploysAThousandTasksQuickly) {
 
 }  // namespace
 }  // namespace berth::control
-
-// THROWAWAY until the planner lands on main (see the header).
-#include "control/testing/service_plan_stub.h"

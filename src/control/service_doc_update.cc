@@ -72,6 +72,7 @@ json updatedServiceDoc(const json& stored, const scheduler::ServicePlan& plan, c
     }
     setNumber(b, "lastSteadyStateEventAt", plan.lastSteadyStateEventAt);
     setNumber(b, "launchesThrottledUntil", plan.launchesThrottledUntil);
+    setNumber(b, "lastStuckEventAt", plan.lastStuckEventAt);
     if (plan.drained) setString(doc, "status", "INACTIVE");
   }
   if (!messages.empty()) {

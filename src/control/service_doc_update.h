@@ -19,7 +19,8 @@ namespace berth::control {
 //   wrote stay (a deployment that reappears, e.g. restored by a rollback,
 //   takes its fields from berth.lastCompletedDeployment); runningCount,
 //   pendingCount, desiredCount (DAEMON only); berth.lastCompletedDeployment,
-//   berth.lastSteadyStateEventAt, berth.launchesThrottledUntil; status
+//   berth.lastSteadyStateEventAt, berth.launchesThrottledUntil,
+//   berth.lastStuckEventAt; status
 //   INACTIVE when plan.drained.
 // - always: `messages` (oldest first) prepended to events[] newest first as
 //   {id, createdAt: now, message}, keeping at most kMaxServiceEvents.

@@ -118,6 +118,8 @@ std::optional<GatheredService> gatherServiceInput(EcsContext& ctx, const Service
   in.now = ctx.clock.epochSeconds();
   in.updatedAt = numberOr(berth, "updatedAt", 0);
   in.lastSteadyStateEventAt = numberOr(berth, "lastSteadyStateEventAt", 0);
+  in.launchesThrottledUntil = numberOr(berth, "launchesThrottledUntil", 0);
+  in.lastStuckEventAt = numberOr(berth, "lastStuckEventAt", 0);
 
   // Instances: those holding a task that is not STOPPED, and for DAEMON
   // every registered one.
