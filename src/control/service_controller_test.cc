@@ -381,21 +381,26 @@ TEST_F(ServiceControllerRun, CircuitBreakerFailsTheDeploymentAndRollsBack) {
   clock().advance(std::chrono::seconds(30));
   controller_->reconcile("prod", "web");
   json doc = service();
-  EXPECT_TRUE(hasMessage("ecs-svc/1000000000000000001") || doc["deployments"][0]["id"] == "ecs-svc/1000000000000000001")
-      << doc.dump(1);
+  EXPECT_TRUE(hasMessage("(service web) rolling back to deployment ecs-svc/1000000000000000001.")) << doc["events"].dump(1);
   // Rolled back: the COMPLETED deployment is PRIMARY again, with its launch request.
   ASSERT_FALSE(doc["deployments"].empty());
   EXPECT_EQ(doc["deployments"][0]["id"], "ecs-svc/1000000000000000001") << doc["deployments"].dump(1);
   EXPECT_TRUE(doc["deployments"][0]["berth"].contains("launchRequest"));
   bool sawFailed = false;
   for (const auto& e : sink_.events)
-    if (e["detail-type"] == "ECS Deployment State Change" && e["detail"]["eventName"] == "SERVICE_DEPLOYMENT_FAILED") sawFailed = true;
+    if (e["detail-type"] == "ECS Deployment State Change" && e["detail"]["eventName"] == "SERVICE_DEPLOYMENT_FAILED") {
+      sawFailed = true;
+      EXPECT_EQ(e["detail"]["deploymentId"], "ecs-svc/1000000000000000002");
+      EXPECT_EQ(e["detail"]["reason"], "ECS deployment circuit breaker: task failed to start.");
+    }
   EXPECT_TRUE(sawFailed);
   int failedNew = 0;
   for (const auto& t : tasks()) failedNew += t["startedBy"] == "ecs-svc/1000000000000000002" && t["stopCode"] == "TaskFailedToStart";
   EXPECT_GE(failedNew, scheduler::circuitBreakerThreshold(2));
-  // The old tasks kept running throughout.
+  // The old tasks kept running throughout; the rollback completes.
   converge();
+  EXPECT_EQ(service()["deployments"].size(), 1u);
+  EXPECT_EQ(service()["deployments"][0]["rolloutState"], "COMPLETED");
   for (const auto& arn : oldTasks)
     EXPECT_EQ(cache().get(keys::task("prod", lastSegment(arn)))->doc["lastStatus"], "RUNNING");
   EXPECT_EQ(counts().healthy, 2);

@@ -73,7 +73,10 @@ json updatedServiceDoc(const json& stored, const scheduler::ServicePlan& plan, c
     setNumber(b, "lastSteadyStateEventAt", plan.lastSteadyStateEventAt);
     setNumber(b, "launchesThrottledUntil", plan.launchesThrottledUntil);
     setNumber(b, "lastStuckEventAt", plan.lastStuckEventAt);
-    if (plan.drained) setString(doc, "status", "INACTIVE");
+    if (plan.drained && doc.value("status", "") != "INACTIVE") {
+      doc["status"] = "INACTIVE";
+      b["inactiveAt"] = now;  // the service reaper counts its retention from here
+    }
   }
   if (!messages.empty()) {
     json events = json::array();

@@ -20,8 +20,8 @@ namespace berth::control {
 //   takes its fields from berth.lastCompletedDeployment); runningCount,
 //   pendingCount, desiredCount (DAEMON only); berth.lastCompletedDeployment,
 //   berth.lastSteadyStateEventAt, berth.launchesThrottledUntil,
-//   berth.lastStuckEventAt; status
-//   INACTIVE when plan.drained.
+//   berth.lastStuckEventAt; status INACTIVE (and berth.inactiveAt) when
+//   plan.drained.
 // - always: `messages` (oldest first) prepended to events[] newest first as
 //   {id, createdAt: now, message}, keeping at most kMaxServiceEvents.
 // The result equals `stored` when nothing changed (then nothing is written).
