@@ -202,7 +202,7 @@ TEST_F(ServiceOpsTest, FargateServiceNeedsANetworkAndShowsItsPlatform) {
   expectCreateError(json{{"taskDefinition", "fg"}, {"launchType", "FARGATE"}}, ErrorCode::kInvalidParameter,
                     "Network Configuration must be provided when networkMode 'awsvpc' is specified.");
   expectCreateError(json{{"taskDefinition", "fg"}, {"launchType", "EC2"}, {"networkConfiguration", vpc}},
-                    ErrorCode::kInvalidParameter, "Task definition does not support launch_type EC2.");
+                    ErrorCode::kInvalidParameter, "Assign public IP is not supported for this launch type.");
   expectCreateError(json{{"taskDefinition", "fg"}, {"launchType", "FARGATE"}, {"networkConfiguration", vpc},
                          {"schedulingStrategy", "DAEMON"}},
                     ErrorCode::kInvalidParameter, "The DAEMON scheduling strategy is not supported on Fargate.");
@@ -265,7 +265,7 @@ TEST_F(ServiceOpsTest, CreateServiceValidatesLikeEcs) {
   expectCreateError(json{{"placementStrategy", six}}, kInvalid, "You can specify up to 5 placement strategies.");
   expectCreateError(json{{"placementStrategy", {{{"type", "binpack"}, {"field", "disk"}}}}}, kInvalid,
                     "The binpack placement strategy field must be cpu or memory.");
-  expectCreateError(json{{"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", {"s-1"}}}}}}}}, kInvalid,
+  expectCreateError(json{{"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", {"s-1"}}}}}}}, kInvalid,
                     "Network Configuration is not valid for the given networkMode of this task definition.");
   json lb = {{"targetGroupArn", "arn:aws:elasticloadbalancing:eu-west-3:123456789012:targetgroup/tg/1"},
              {"containerName", "app"}, {"containerPort", 80}};
@@ -279,8 +279,8 @@ TEST_F(ServiceOpsTest, CreateServiceValidatesLikeEcs) {
   json wrongName = lb, wrongPort = lb;
   wrongName["containerName"] = "db";
   wrongPort["containerPort"] = 8080;
-  expectCreateError(json{{"loadBalancers", {wrongName}}}, kInvalid, "The container db does not exist in the task definition.");
-  expectCreateError(json{{"loadBalancers", {wrongPort}}}, kInvalid, "The container app did not have a container port 8080 defined.");
+  expectCreateError(json{{"loadBalancers", json::array({wrongName})}}, kInvalid, "The container db does not exist in the task definition.");
+  expectCreateError(json{{"loadBalancers", json::array({wrongPort})}}, kInvalid, "The container app did not have a container port 8080 defined.");
   expectCreateError(json{{"role", "ecsServiceRole"}}, kInvalid,
                     "The role parameter is only valid for services configured to use load balancers.");
   expectCreateError(json{{"healthCheckGracePeriodSeconds", -1}}, kInvalid, "healthCheckGracePeriodSeconds must be between 0 and 2147483647.");
@@ -301,8 +301,8 @@ TEST_F(ServiceOpsTest, CreateServiceValidatesLikeEcs) {
 TEST_F(ServiceOpsTest, LoadBalancersAreStoredWithAGracePeriod) {
   json lb = {{"targetGroupArn", "arn:aws:elasticloadbalancing:eu-west-3:123456789012:targetgroup/tg/1"},
              {"containerName", "app"}, {"containerPort", 80}};
-  json s = createWeb("lb", 1, {{"loadBalancers", {lb}}, {"role", "ecsServiceRole"}});
-  EXPECT_EQ(s["loadBalancers"], (json{lb}));
+  json s = createWeb("lb", 1, {{"loadBalancers", json::array({lb})}, {"role", "ecsServiceRole"}});
+  EXPECT_EQ(s["loadBalancers"], json::array({lb}));
   EXPECT_EQ(s["healthCheckGracePeriodSeconds"], 0);
   EXPECT_EQ(s["roleArn"], "arn:aws:iam::123456789012:role/ecsServiceRole");
   json g = createWeb("grace", 1, {{"healthCheckGracePeriodSeconds", 30}});
@@ -472,7 +472,11 @@ TEST_F(ServiceOpsTest, DeleteScaledServiceNeedsForceAndDrainsItsTasks) {
   json r = {{"cluster", "prod"}, {"serviceName", "web"}, {"taskDefinition", "web"}, {"desiredCount", 1}};
   expectError(createService(ctx(), r), ErrorCode::kInvalidParameter, "Unable to Start a service that is still Draining.");
   // Once its task is STOPPED a delete of a new service of that name goes straight to INACTIVE.
-  mustOk(stopTask(ctx(), json{{"cluster", "prod"}, {"task", task["taskArn"]}}));
+  const std::string taskArnText = task["taskArn"];
+  const std::string taskKey = keys::task("prod", taskArnText.substr(taskArnText.rfind('/') + 1));
+  json taskDoc = cache().get(taskKey)->doc;
+  ASSERT_TRUE(forceStopTaskDoc(taskDoc, kStart + 6, "test"));
+  env_->putDoc(taskKey, taskDoc);
   json doc = stored("web");
   doc["status"] = "INACTIVE";  // what the controller does once drained
   env_->putDoc(keys::service("prod", "web"), doc);

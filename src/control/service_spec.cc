@@ -206,8 +206,11 @@ Status checkNetwork(const json& request, ServiceSpec& s) {
   return okStatus();
 }
 
+// A pointer into `td` itself (json::value() would return a copy to dangle into).
 const json* findContainer(const json& td, const std::string& name) {
-  for (const auto& c : td.value("containerDefinitions", json::array()))
+  const json* list = optField(td, "containerDefinitions");
+  if (!list || !list->is_array()) return nullptr;
+  for (const auto& c : *list)
     if (c.value("name", "") == name) return &c;
   return nullptr;
 }
