@@ -219,8 +219,40 @@ TEST_F(ServiceOpsTest, FargateServiceNeedsANetworkAndShowsItsPlatform) {
   json launch = stored("api")["deployments"][0]["berth"]["launchRequest"];
   EXPECT_EQ(launch["networkConfiguration"], network);
   EXPECT_EQ(launch["launchType"], "FARGATE");
+  // A new network is a new deployment; dropping it is refused for awsvpc.
+  json moved = {{"awsvpcConfiguration", {{"subnets", {"subnet-2"}}, {"securityGroups", {"sg-1"}}, {"assignPublicIp", "DISABLED"}}}};
+  json u = update(json{{"service", "api"}, {"networkConfiguration", moved}});
+  ASSERT_EQ(u["deployments"].size(), 2u);
+  EXPECT_EQ(u["networkConfiguration"], moved);
+  EXPECT_EQ(u["deployments"][0]["networkConfiguration"], moved);
+  EXPECT_EQ(u["deployments"][1]["networkConfiguration"], network);
+  EXPECT_EQ(stored("api")["deployments"][0]["berth"]["launchRequest"]["networkConfiguration"], moved);
+  expectError(updateService(ctx(), json{{"cluster", "prod"}, {"service", "api"}, {"platformVersion", "9.9.9"}}),
+              ErrorCode::kInvalidParameter, "The specified platform version 9.9.9 does not exist. Valid values: LATEST, 1.4.0, 1.3.0.");
   expectCreateError(json{{"launchType", "EC2"}, {"platformVersion", "LATEST"}}, ErrorCode::kInvalidParameter,
                     "The platform version must be null when specifying an EC2 or EXTERNAL launch type.");
+}
+
+TEST_F(ServiceOpsTest, CapacityProviderServiceShowsItsStrategyInsteadOfALaunchType) {
+  registerFargate();
+  mustOk(createCluster(ctx(), json{{"clusterName", "spot"}, {"capacityProviders", {"FARGATE", "FARGATE_SPOT"}}}));
+  json strategy = {{{"capacityProvider", "FARGATE_SPOT"}, {"weight", 1}, {"base", 0}}};
+  json s = create(json{{"cluster", "spot"}, {"serviceName", "cp"}, {"taskDefinition", "fg"}, {"desiredCount", 1},
+                       {"capacityProviderStrategy", strategy},
+                       {"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", {"subnet-1"}}}}}}});
+  EXPECT_FALSE(s.contains("launchType"));
+  EXPECT_EQ(s["capacityProviderStrategy"], strategy);
+  EXPECT_EQ(s["platformVersion"], "LATEST");
+  EXPECT_FALSE(s["deployments"][0].contains("launchType"));
+  EXPECT_EQ(s["deployments"][0]["capacityProviderStrategy"], strategy);
+  json launch = cache().get(keys::service("spot", "cp"))->doc["deployments"][0]["berth"]["launchRequest"];
+  EXPECT_FALSE(launch.contains("launchType"));
+  EXPECT_EQ(launch["capacityProviderStrategy"], strategy);
+  json zero = {{{"capacityProvider", "FARGATE"}, {"weight", 0}}};
+  json r = {{"cluster", "spot"}, {"serviceName", "z"}, {"taskDefinition", "fg"}, {"desiredCount", 1},
+            {"capacityProviderStrategy", zero}, {"networkConfiguration", {{"awsvpcConfiguration", {{"subnets", {"subnet-1"}}}}}}};
+  expectError(createService(ctx(), r), ErrorCode::kInvalidParameter,
+              "The capacity provider strategy must give at least one capacity provider a weight or base greater than 0.");
 }
 
 TEST_F(ServiceOpsTest, CreateServiceValidatesLikeEcs) {
