@@ -28,6 +28,7 @@
 #include "control/agent_channel.h"
 #include "control/placement_index.h"
 #include "control/service_controller.h"
+#include "control/service_ops.h"
 #include "control/state_cache.h"
 #include "control/task_definition_ops.h"
 #include "control/task_ops.h"
@@ -140,6 +141,8 @@ struct ServerRuntime::Parts {
         auto reaped = control::reapStoppedTasks(*ecs, clock.now(), retention);
         if (!reaped.ok()) log::warn("reaping stopped tasks failed", {{"error", reaped.error().message}});
         else if (*reaped > 0) log::info("reaped stopped tasks and deregistered instances", {{"count", *reaped}});
+        if (auto services = control::reapInactiveServices(*ecs, clock.now(), retention); !services.ok())
+          log::warn("reaping inactive services failed", {{"error", services.error().message}});
         auto purged = control::purgeDeletedTaskDefinitions(*ecs);
         if (!purged.ok()) log::warn("purging deleted task definitions failed", {{"error", purged.error().message}});
       }

@@ -5,6 +5,7 @@
 #include "scheduler/service_plan.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <set>
 
 #include "scheduler/service_plan_internal.h"
@@ -146,8 +147,9 @@ ServicePlan planService(const ServiceInput& input) {
       .input = &input,
       .primary = &primary,
       .desired = desired,
-      .minHealthy = s.deleting ? 0 : (desired * minPercent + 99) / 100,
-      .maxTotal = desired * maxPercent / 100,
+      // 64-bit products: maximumPercent has no upper limit in the API.
+      .minHealthy = s.deleting ? 0 : static_cast<int>((std::int64_t{desired} * minPercent + 99) / 100),
+      .maxTotal = static_cast<int>(std::min<std::int64_t>(std::int64_t{desired} * maxPercent / 100, 1'000'000'000)),
       .launchesAllowed = !failed && !s.deleting && plan.launchesThrottledUntil == 0,
       .drainOld = !failed || s.deleting,
   };
