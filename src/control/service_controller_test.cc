@@ -9,6 +9,7 @@
 #include "control/container_instance_ops.h"
 #include "control/ecs_events.h"
 #include "control/keys.h"
+#include "control/service_ops.h"
 #include "control/task_definition_ops.h"
 #include "control/task_ops.h"
 #include "control/testing/ecs_fixture.h"
@@ -509,6 +510,39 @@ TEST_F(ServiceControllerRun, FullClusterGivesUnableToPlaceOncePerMinute) {
       EXPECT_EQ(e["detail"]["reason"], "RESOURCE:MEMORY");
     }
   EXPECT_TRUE(notified);
+}
+
+// The same path through the API the user calls (service_ops), not hand-written documents.
+TEST_F(ServiceControllerRun, ServicesCreatedUpdatedAndDeletedThroughTheApi) {
+  registerInstance("eu-west-3a");
+  registerInstance("eu-west-3b");
+  std::string v1 = registerWeb(), v2 = registerWeb();
+  mustOk(createService(ctx(), json{{"cluster", "prod"}, {"serviceName", "web"}, {"taskDefinition", v1}, {"desiredCount", 3}}),
+         "CreateService");
+  converge();
+  json described = mustOk(describeServices(ctx(), json{{"cluster", "prod"}, {"services", {"web"}}}))["services"][0];
+  EXPECT_EQ(described["runningCount"], 3);
+  ASSERT_EQ(described["deployments"].size(), 1u);
+  EXPECT_EQ(described["deployments"][0]["rolloutState"], "COMPLETED");
+  std::map<std::string, int> perZone;
+  for (const auto& t : tasks()) perZone[t["availabilityZone"]]++;
+  EXPECT_EQ(perZone.size(), 2u) << "spread across zones";
+
+  mustOk(control::updateService(ctx(), json{{"cluster", "prod"}, {"service", "web"}, {"taskDefinition", v2}}), "UpdateService");
+  convergeChecked([&] {
+    EXPECT_GE(counts().healthy, 3);
+    EXPECT_LE(counts().notStopped, 6);
+  });
+  described = mustOk(describeServices(ctx(), json{{"cluster", "prod"}, {"services", {"web"}}}))["services"][0];
+  ASSERT_EQ(described["deployments"].size(), 1u);
+  EXPECT_EQ(described["deployments"][0]["taskDefinition"], v2);
+  EXPECT_EQ(described["deployments"][0]["rolloutState"], "COMPLETED");
+  EXPECT_FALSE(described["deployments"][0].contains("berth"));
+
+  mustOk(deleteService(ctx(), json{{"cluster", "prod"}, {"service", "web"}, {"force", true}}), "DeleteService");
+  converge();
+  EXPECT_EQ(counts().notStopped, 0);
+  EXPECT_EQ(mustOk(describeServices(ctx(), json{{"cluster", "prod"}, {"services", {"web"}}}))["services"][0]["status"], "INACTIVE");
 }
 
 TEST_F(ServiceControllerRun, BackgroundThreadDeploysAThousandTasksQuickly) {
