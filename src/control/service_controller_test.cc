@@ -369,6 +369,7 @@ TEST_F(ServiceControllerRun, CircuitBreakerFailsTheDeploymentAndRollsBack) {
   updateService("web", [&](json& d) {
     d["deployments"][0]["status"] = "ACTIVE";
     d["deployments"].insert(d["deployments"].begin(), deployment("ecs-svc/1000000000000000002", "PRIMARY", v2, 2));
+    d["taskDefinition"] = v2;
   });
   // Every new task fails to pull its image.
   for (int i = 0; i < 100 && service()["deployments"][0]["rolloutState"] != "FAILED" &&
@@ -387,6 +388,7 @@ TEST_F(ServiceControllerRun, CircuitBreakerFailsTheDeploymentAndRollsBack) {
   ASSERT_FALSE(doc["deployments"].empty());
   EXPECT_EQ(doc["deployments"][0]["id"], "ecs-svc/1000000000000000001") << doc["deployments"].dump(1);
   EXPECT_TRUE(doc["deployments"][0]["berth"].contains("launchRequest"));
+  EXPECT_EQ(doc["taskDefinition"], v1);
   bool sawFailed = false;
   for (const auto& e : sink_.events)
     if (e["detail-type"] == "ECS Deployment State Change" && e["detail"]["eventName"] == "SERVICE_DEPLOYMENT_FAILED") {

@@ -56,6 +56,10 @@ json updatedServiceDoc(const json& stored, const scheduler::ServicePlan& plan, c
     json deployments = json::array();
     for (const auto& d : plan.deployments) deployments.push_back(deploymentJson(d, storedDeployment(stored, d.id)));
     if (doc.value("deployments", json()) != deployments) doc["deployments"] = std::move(deployments);
+    // The service shows its PRIMARY's task definition: a rollback restores it.
+    if (!doc["deployments"].empty())
+      if (auto td = doc["deployments"][0].find("taskDefinition"); td != doc["deployments"][0].end() && td->is_string())
+        setString(doc, "taskDefinition", td->get_ref<const std::string&>());
     setNumber(doc, "runningCount", plan.runningCount);
     setNumber(doc, "pendingCount", plan.pendingCount);
     if (doc.value("schedulingStrategy", "REPLICA") == "DAEMON") setNumber(doc, "desiredCount", plan.desiredCount);

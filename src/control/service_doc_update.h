@@ -17,7 +17,8 @@ namespace berth::control {
 //   deployments[] from plan.deployments, each merged over the stored
 //   deployment of the same id so berth.launchRequest and every field ops
 //   wrote stay (a deployment that reappears, e.g. restored by a rollback,
-//   takes its fields from berth.lastCompletedDeployment); runningCount,
+//   takes its fields from berth.lastCompletedDeployment); taskDefinition
+//   from the PRIMARY (so a rollback restores it); runningCount,
 //   pendingCount, desiredCount (DAEMON only); berth.lastCompletedDeployment,
 //   berth.lastSteadyStateEventAt, berth.launchesThrottledUntil,
 //   berth.lastStuckEventAt; status INACTIVE (and berth.inactiveAt) when

@@ -17,7 +17,7 @@ json storedDeploymentJson(const std::string& id, const std::string& status, cons
 }
 
 json storedService() {
-  return {{"serviceName", "web"}, {"status", "ACTIVE"}, {"desiredCount", 2}, {"runningCount", 0}, {"pendingCount", 0},
+  return {{"serviceName", "web"}, {"status", "ACTIVE"}, {"taskDefinition", "td:ecs-svc/2"}, {"desiredCount", 2}, {"runningCount", 0}, {"pendingCount", 0},
           {"schedulingStrategy", "REPLICA"},
           {"deployments", {storedDeploymentJson("ecs-svc/2", "PRIMARY", "IN_PROGRESS")}},
           {"events", json::array()},
@@ -70,6 +70,7 @@ TEST(ServiceDocUpdate, DeploymentsKeepWhatOpsWroteAndRollbackGetsItsLaunchReques
   EXPECT_EQ(out["deployments"][1]["networkConfiguration"], doc["deployments"][0]["networkConfiguration"]);
   EXPECT_EQ(out["deployments"][1]["berth"]["launchRequest"]["startedBy"], "ecs-svc/2");
   EXPECT_EQ(out["runningCount"], 2);
+  EXPECT_EQ(out["taskDefinition"], "td:ecs-svc/1") << "the service shows its PRIMARY's task definition again";
   EXPECT_EQ(out["berth"]["lastCompletedDeployment"]["berth"]["launchRequest"]["startedBy"], "ecs-svc/1");
 }
 
