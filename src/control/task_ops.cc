@@ -186,7 +186,12 @@ Status parsePlacement(const json& request, const json& td, scheduler::PlacementR
   return okStatus();
 }
 
-Result<LaunchPlan> prepareLaunch(EcsContext& ctx, const json& request) {
+// Who launches: RunTask/StartTask, or a service's scheduler (which may keep
+// launching a task definition revision deregistered after the deployment
+// was made, as ECS services do).
+enum class Launcher { kUser, kService };
+
+Result<LaunchPlan> prepareLaunch(EcsContext& ctx, const json& request, Launcher launcher = Launcher::kUser) {
   LaunchPlan p;
   auto cluster = resolveActiveCluster(ctx, request);
   if (!cluster.ok()) return cluster.takeError();
@@ -200,7 +205,8 @@ Result<LaunchPlan> prepareLaunch(EcsContext& ctx, const json& request) {
   if (!resolved) return client("Unable to find task definition '" + tdRef + "'.");
   p.taskDefinition = resolved->object.doc["taskDefinition"];
   p.taskDefinitionKey = resolved->key;
-  if (p.taskDefinition.value("status", "") != "ACTIVE") return client("TaskDefinition is inactive");
+  if (launcher == Launcher::kUser && p.taskDefinition.value("status", "") != "ACTIVE")
+    return client("TaskDefinition is inactive");
   p.family = p.taskDefinition.value("family", "");
 
   // Launch type: explicit, from a capacity provider strategy, else EC2.
@@ -264,6 +270,13 @@ Result<LaunchPlan> prepareLaunch(EcsContext& ctx, const json& request) {
   auto tags = validateTags(request.value("tags", json()));
   if (!tags.ok()) return tags.takeError();
   p.tags = *tags;
+  // ECS managed tags (the aws: prefix is reserved for them, so they are added
+  // after validation): the cluster, and the service for service tasks.
+  if (request.value("enableECSManagedTags", false)) {
+    p.tags.push_back({{"key", "aws:ecs:clusterName"}, {"value", p.cluster}});
+    if (p.group.rfind("service:", 0) == 0)
+      p.tags.push_back({{"key", "aws:ecs:serviceName"}, {"value", p.group.substr(8)}});
+  }
   json requested = request.value("overrides", json::object());
   if (!requested.is_object()) requested = json::object();
   auto overrides = normalizeOverrides(p.taskDefinition, requested);
@@ -1025,7 +1038,7 @@ Result<json> launchServiceTasks(EcsContext& ctx, const json& launchRequest, int 
   if (arrayOrEmpty(request, "placementStrategy").empty())
     request["placementStrategy"] = json::array({{{"type", "spread"}, {"field", "attribute:ecs.availability-zone"}},
                                                 {{"type", "spread"}, {"field", "instanceId"}}});
-  auto plan = prepareLaunch(ctx, request);
+  auto plan = prepareLaunch(ctx, request, Launcher::kService);
   if (!plan.ok()) return plan.takeError();
   LaunchJob job;
   job.plan = &*plan;

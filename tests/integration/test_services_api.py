@@ -1,6 +1,8 @@
 """ECS services through the real AWS CLI and boto3 against a `berth server`
 (no agent): CreateService, DescribeServices, ListServices, UpdateService,
 DeleteService, the services-inactive waiter and the services' error codes.
+The server's service controller runs too: where it changes what a call left
+behind (events, dropped deployments, DRAINING -> INACTIVE) the test waits for it.
 Task definitions are registered with the AWS CLI, as a user would."""
 import json
 import re
@@ -8,6 +10,7 @@ import unittest
 
 from botocore.exceptions import ClientError
 
+from agent_harness import wait_for
 from berth_harness import ACCOUNT, REGION, ServerTestCase
 
 
@@ -79,7 +82,13 @@ class ServicesApiTest(ServerTestCase):
         # boto3 parses the shape: timestamps become datetimes, lists stay lists.
         d = self.describe("web")
         self.assertEqual(d["serviceName"], "web")
-        self.assertEqual(d["events"], [])
+        # The controller runs: with no container instance it says why nothing starts.
+        unplaceable = ("(service web) was unable to place a task because no container instance met all of its "
+                       "requirements. Reason: No Container Instances were found in your cluster. "
+                       "For more information, see the Troubleshooting section.")
+        d = wait_for(lambda: self.describe("web"), lambda s: s["events"], 10, what="a service event")
+        self.assertEqual([e["message"] for e in d["events"]], [unplaceable])
+        self.assertTrue(d["events"][0]["id"])
         self.assertEqual(d["deployments"][0]["id"], dep["id"])
         self.assertEqual(d["deployments"][0]["createdAt"].year >= 2024, True)
         self.assertEqual(d["createdBy"], "arn:aws:iam::%s:root" % ACCOUNT)
@@ -151,9 +160,15 @@ class ServicesApiTest(ServerTestCase):
         self.assertEqual(updated["deployments"][0]["desiredCount"], 4)
 
         forced = self.ecs.update_service(cluster=self.cluster, service="web", forceNewDeployment=True)["service"]
-        self.assertEqual([d["status"] for d in forced["deployments"]], ["PRIMARY", "ACTIVE", "ACTIVE"])
-        described = self.describe("web")
-        self.assertEqual([d["id"] for d in described["deployments"]], [d["id"] for d in forced["deployments"]])
+        statuses = [d["status"] for d in forced["deployments"]]
+        self.assertEqual(statuses[0], "PRIMARY")
+        self.assertNotIn(forced["deployments"][0]["id"], (first, updated["deployments"][0]["id"]))
+        # Older deployments stay ACTIVE while they have tasks; these never had
+        # any (no instances), so the controller drops them as INACTIVE.
+        self.assertTrue(all(s == "ACTIVE" for s in statuses[1:]), statuses)
+        described = wait_for(lambda: self.describe("web"), lambda s: len(s["deployments"]) == 1, 10,
+                             what="older deployments without tasks to go INACTIVE")
+        self.assertEqual(described["deployments"][0]["id"], forced["deployments"][0]["id"])
 
         code, _ = self.error_code(self.ecs.update_service, cluster=self.cluster, service="ghost", desiredCount=1)
         self.assertEqual(code, "ServiceNotFoundException")
@@ -185,24 +200,28 @@ class ServicesApiTest(ServerTestCase):
         again = self.create("web", 1)
         self.assertEqual(again["status"], "ACTIVE")
 
-        # A service with a task still running drains (the controller finishes it).
+        # A service with a task drains; the controller stops the task (no
+        # agent ever picked it up, so it goes straight to STOPPED) and then
+        # makes the service INACTIVE.
         self.ecs.register_container_instance(
             cluster=self.cluster, totalResources=resources(2048, 4096),
             versionInfo={"agentVersion": "0.1.0", "agentHash": "test", "dockerVersion": "runc"},
             attributes=[{"name": "ecs.availability-zone", "value": "eu-west-3a"}])
-        self.ecs.run_task(cluster=self.cluster, taskDefinition=self.family, group="service:web",
-                          startedBy=again["deployments"][0]["id"])
+        wait_for(lambda: self.ecs.list_tasks(cluster=self.cluster, serviceName="web")["taskArns"],
+                 lambda arns: len(arns) == 1, 10, what="the controller to start the service's task")
         draining = self.ecs.delete_service(cluster=self.cluster, service=self.arn("web"), force=True)["service"]
         self.assertEqual(draining["status"], "DRAINING")
-        self.assertEqual(self.describe("web")["status"], "DRAINING")
         self.assertEqual(self.ecs.list_services(cluster=self.cluster)["serviceArns"], [])
-        code, message = self.error_code(self.ecs.create_service, cluster=self.cluster, serviceName="web",
-                                        taskDefinition=self.family, desiredCount=1)
-        self.assertEqual((code, message), ("InvalidParameterException", "Unable to Start a service that is still Draining."))
-        # A DAEMON service needs no force.
+        self.server.aws("ecs", "wait", "services-inactive", "--cluster", self.cluster, "--services", "web")
+        self.assertEqual(self.ecs.list_tasks(cluster=self.cluster, serviceName="web")["taskArns"], [])
+        # A DAEMON service needs no force; its task on the instance stops first.
         self.ecs.create_service(cluster=self.cluster, serviceName="daemon", taskDefinition=self.family,
                                 schedulingStrategy="DAEMON")
-        self.assertEqual(self.ecs.delete_service(cluster=self.cluster, service="daemon")["service"]["status"], "INACTIVE")
+        wait_for(lambda: self.describe("daemon"), lambda s: s["desiredCount"] == 1, 10,
+                 what="the daemon's desired count to follow the one instance")
+        self.assertIn(self.ecs.delete_service(cluster=self.cluster, service="daemon")["service"]["status"],
+                      ("DRAINING", "INACTIVE"))
+        self.server.aws("ecs", "wait", "services-inactive", "--cluster", self.cluster, "--services", "daemon")
 
     def test_validation_errors_reach_the_client(self):
         cases = [
