@@ -55,11 +55,13 @@ struct Query {
 
 // Parses and checks the query; an error response when something is wrong.
 std::optional<HttpResponse> parseQuery(const HttpRequest& request, const control::AccountInfo& account,
-                                       bool stream, const std::string& requestId, Query& out) {
+                                       bool stream, std::int64_t latest, const std::string& requestId, Query& out) {
   for (const auto& [key, value] : distribution::parseQuery(request.query())) {
     if (key == "since") {
-      auto v = parseCount(value);
-      if (!v) return invalid("since must be a non-negative integer (an event sequence number).", requestId);
+      // "latest": only events committed from now on (what a follower that
+      // doesn't want history asks for).
+      auto v = value == "latest" ? std::optional<std::int64_t>(latest) : parseCount(value);
+      if (!v) return invalid("since must be a non-negative integer (an event sequence number) or 'latest'.", requestId);
       out.since = *v;
     } else if (key == "limit" && !stream) {
       auto v = parseCount(value);
@@ -162,7 +164,7 @@ HttpResponse EventsApi::handle(const HttpRequest& request, const std::string& re
     return jsonErrorResponse({"InvalidParameterException", 405, "Use GET on " + std::string(request.path()) + "."},
                              requestId);
   Query q;
-  if (auto bad = parseQuery(request, account_, stream, requestId, q)) return std::move(*bad);
+  if (auto bad = parseQuery(request, account_, stream, log_.committedSequence(), requestId, q)) return std::move(*bad);
   HttpResponse r;
   r.setHeader("x-amzn-RequestId", requestId);
   if (stream) {

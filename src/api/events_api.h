@@ -2,7 +2,7 @@
 // Berth's event endpoints (SigV4-authenticated GETs, routed by the front door):
 //   GET /berth/events?since=N&limit=L&detailType=T&cluster=C
 //       → {"events": [envelope...], "nextSince": N}: committed events with
-//         sequence > since (default 0), at most limit (1..1000, default 100),
+//         sequence > since (default 0; "latest": the newest committed), at most limit (1..1000, default 100),
 //         optionally only one detail-type and/or one cluster (name or ARN).
 //         Page on by passing nextSince back as since.
 //   GET /berth/events/stream?since=N&detailType=T&cluster=C
