@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <limits>
 #include <sstream>
 #include <thread>
 
@@ -98,7 +99,8 @@ struct Client {
 
     beast::flat_buffer buffer;
     http::response_parser<http::buffer_body> parser;
-    parser.body_limit(boost::none);
+    // Not boost::none: this Beast compares the length against the optional, and anything > none.
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());
     http::read_header(socket, buffer, parser, ec);
     if (ec) return Error::make(ErrorCode::kUnavailable, "reading the response failed: " + ec.message());
     const int status = static_cast<int>(parser.get().result_int());
@@ -106,7 +108,8 @@ struct Client {
     while (!parser.is_done()) {
       parser.get().body().data = chunk;
       parser.get().body().size = sizeof chunk;
-      http::read(socket, buffer, parser, ec);
+      // read_some: hand over each piece as it arrives (read would wait to fill the buffer).
+      http::read_some(socket, buffer, parser, ec);
       if (ec == http::error::need_buffer) ec = {};
       const std::size_t n = sizeof chunk - parser.get().body().size;
       if (n) onBody(std::string_view(chunk, n));

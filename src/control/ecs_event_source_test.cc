@@ -136,6 +136,7 @@ TEST_F(EcsEventSourceTest, InstanceRegistrationDrainAndAgentConnectionPublishEve
   EXPECT_EQ(events[0]["resources"], json::array({arn}));
   EXPECT_EQ(events[0]["detail"]["status"], "ACTIVE");
   EXPECT_EQ(events[0]["detail"]["containerInstanceArn"], arn);
+  EXPECT_EQ(events[0]["detail"]["clusterArn"], "arn:aws:ecs:eu-west-3:123456789012:cluster/prod");
   EXPECT_TRUE(events[0]["detail"]["registeredResources"].is_array());
   EXPECT_TRUE(events[0]["detail"]["remainingResources"].is_array());
   EXPECT_TRUE(std::regex_match(events[0]["detail"]["registeredAt"].get<std::string>(), kIsoMillis));

@@ -6,6 +6,7 @@
 // every state change, so duplicates of one change share it.
 #include <string_view>
 
+#include "control/arn.h"
 #include "control/ecs_events.h"
 #include "control/task_ops.h"
 
@@ -47,6 +48,9 @@ json containerInstanceStateChangeEvent(const AccountInfo& account, Random& rando
   // The DescribeContainerInstances shape without the task counts, which the
   // event does not carry (they are derived from tasks, not instance state).
   json detail = storedInstance;
+  // EventBridge's instance events name their cluster (the API shape does not).
+  const std::string cluster = storedInstance.value("berth", json::object()).value("cluster", "");
+  if (!cluster.empty() && !detail.contains("clusterArn")) detail["clusterArn"] = clusterArn(account, cluster);
   detail.erase("berth");
   detail.erase("tags");
   isoTimestamps(detail);

@@ -186,15 +186,20 @@ class EventsTest(ServerTestCase):
         env = dict(os.environ, AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
         env.pop("BERTH_ACCESS_KEY_ID", None)
         env.pop("BERTH_SECRET_ACCESS_KEY", None)
+        # Follow from the newest event now (a loaded machine may take seconds
+        # to start the process; --since makes "after it started" exact).
+        status, page = get_events(self.server, since="latest")
+        self.assertEqual(status, 200, page)
+        self.assertEqual(page["events"], [])
         proc = subprocess.Popen([BERTH_BIN, "events", "--server", self.server.endpoint, "--region", REGION,
-                                 "--cluster", self.cluster, "--detail-type", TASK_CHANGE, "--follow"],
+                                 "--cluster", self.cluster, "--detail-type", TASK_CHANGE, "--follow",
+                                 "--since", str(page["nextSince"])],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
         self.addCleanup(lambda: proc.poll() is None and proc.kill())
         lines = queue.Queue()
         threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
-        time.sleep(1.0)  # connected and following from the newest event
         arn = self.run_and_stop()
-        seen = []
+        seen, others = [], []
         deadline = time.time() + 20
         while time.time() < deadline and not (seen and seen[-1] == "STOPPED"):
             try:
@@ -202,8 +207,12 @@ class EventsTest(ServerTestCase):
             except queue.Empty:
                 continue
             self.assertEqual(event["detail-type"], TASK_CHANGE)
+            others.append(event["resources"])
             if event["resources"] == [arn]:
                 seen.append(event["detail"]["lastStatus"])
+        if not seen:
+            proc.kill()
+            self.fail("the follower printed nothing for %s; exit %s, stderr: %s, printed %s" % (arn, proc.wait(), proc.stderr.read(), others))
         self.assertEqual(seen[0], "PENDING", seen)
         self.assertEqual(seen[-1], "STOPPED", seen)
         self.assertIn("RUNNING", seen)
