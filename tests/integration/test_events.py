@@ -222,16 +222,14 @@ class EventsTest(ServerTestCase):
     def test_list_cli_prints_history(self):
         arn = self.run_and_stop()
         self.task_events(arn)
+        # Credentials from a data dir's bootstrap credentials file (no env).
+        creds_dir = os.path.join(self.work, "server-data")
+        os.makedirs(creds_dir)
+        with open(os.path.join(creds_dir, "credentials"), "w") as f:
+            f.write("[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n" % (ACCESS_KEY, SECRET_KEY))
         proc = subprocess.run([BERTH_BIN, "events", "--server", self.server.endpoint, "--region", REGION,
-                               "--cluster", self.cluster, "--data-dir", self.server.data_dir],
-                              capture_output=True, text=True, timeout=30,
-                              env={"PATH": "/usr/bin:/bin"})
-        # The server's credentials come from env in the harness: the data dir has none.
-        if proc.returncode != 0:
-            self.assertIn("credentials", proc.stderr)
-            env = dict(os.environ, BERTH_ACCESS_KEY_ID=ACCESS_KEY, BERTH_SECRET_ACCESS_KEY=SECRET_KEY)
-            proc = subprocess.run([BERTH_BIN, "events", "--server", self.server.endpoint, "--region", REGION,
-                                   "--cluster", self.cluster], capture_output=True, text=True, timeout=30, env=env)
+                               "--cluster", self.cluster, "--data-dir", creds_dir],
+                              capture_output=True, text=True, timeout=30, env={"PATH": "/usr/bin:/bin"})
         self.assertEqual(proc.returncode, 0, proc.stderr)
         events = [json.loads(l) for l in proc.stdout.splitlines()]
         mine = [e["detail"]["lastStatus"] for e in events if e["resources"] == [arn]]
