@@ -22,6 +22,7 @@ HttpResponse FrontDoor::handle(const HttpRequest& request) const {
                     "Credential should be scoped to a valid region, not '" + identity->region + "'. "),
         requestId);
   if (json_.handles(request)) return json_.handle(request, *identity, requestId);
+  if (events_ && EventsApi::handles(path)) return events_->handle(request, requestId);
   return jsonErrorResponse({"UnknownOperationException", 400,
                             "The request has no X-Amz-Target header; Berth serves AWS JSON 1.1 requests on this path."},
                            requestId);

@@ -3,6 +3,7 @@
 // AWS-protocol request, then routing by protocol (JSON 1.1 by X-Amz-Target;
 // later Query by Action=) and the OCI distribution endpoints under /v2/, which
 // authenticate with registry tokens instead of SigV4.
+#include "api/events_api.h"
 #include "api/http_types.h"
 #include "api/json_protocol_router.h"
 #include "api/oci_distribution_api.h"
@@ -16,13 +17,15 @@ class FrontDoor {
  public:
   // `region` is the server's region: requests signed for another one are refused, as AWS does.
   FrontDoor(const CredentialProvider& credentials, std::string region, const Clock& clock, Random& random,
-            const JsonProtocolRouter& json, const OciDistributionApi* registry = nullptr)
+            const JsonProtocolRouter& json, const OciDistributionApi* registry = nullptr,
+            const EventsApi* events = nullptr)
       : credentials_(credentials),
         region_(std::move(region)),
         clock_(clock),
         random_(random),
         json_(json),
-        registry_(registry) {}
+        registry_(registry),
+        events_(events) {}
 
   HttpResponse handle(const HttpRequest& request) const;
 
@@ -36,6 +39,7 @@ class FrontDoor {
   Random& random_;
   const JsonProtocolRouter& json_;
   const OciDistributionApi* registry_;  // nullptr: no /v2/ endpoints
+  const EventsApi* events_;             // nullptr: no /berth/events endpoints
 };
 
 }  // namespace berth::api

@@ -117,6 +117,35 @@ struct ServerCore {
   std::mutex parkedMu;
   std::unordered_map<DeferredResponse*, std::weak_ptr<DeferredResponse>> parked;
 
+  // Open event streams (HttpResponse::eventStream), so shutdown can end them.
+  std::mutex streamsMu;
+  std::unordered_map<EventStreamSource*, std::weak_ptr<EventStreamSource>> streams;
+
+  std::size_t eventStreamLimit() const {
+    // Each stream holds a worker: always leave one for ordinary requests.
+    return std::min(options.maxEventStreams, static_cast<std::size_t>(std::max(0, options.workerThreads - 1)));
+  }
+  // Registers an open stream; false when over the bound or shutting down.
+  bool openStream(const std::shared_ptr<EventStreamSource>& source) {
+    std::lock_guard lk(streamsMu);
+    if (stopping.load() || streams.size() >= eventStreamLimit()) return false;
+    streams.emplace(source.get(), source);
+    return true;
+  }
+  void closeStream(EventStreamSource* source) {
+    std::lock_guard lk(streamsMu);
+    streams.erase(source);
+  }
+  void cancelStreams() {
+    std::vector<std::shared_ptr<EventStreamSource>> open;
+    {
+      std::lock_guard lk(streamsMu);
+      for (auto& [_, weak] : streams)
+        if (auto s = weak.lock()) open.push_back(std::move(s));
+    }
+    for (auto& s : open) s->cancel();
+  }
+
   std::vector<std::shared_ptr<DeferredResponse>> snapshotParked() {
     std::vector<std::shared_ptr<DeferredResponse>> out;
     std::lock_guard lk(parkedMu);
@@ -600,6 +629,14 @@ class Session : public std::enable_shared_from_this<Session> {
       park(std::move(response.deferred), mayKeepAlive);
       return;
     }
+    if (response.eventStream) {
+      bool bodyless = response.status < 200 || response.status == 204 || response.status == 304;
+      if (!requestIsHead_ && !bodyless) {
+        streamEvents(std::move(response));
+        return;
+      }
+      response.eventStream.reset();
+    }
     bool bodyless = response.status < 200 || response.status == 204 || response.status == 304;
     if (!response.stream || requestIsHead_ || bodyless) {
       if (response.stream && !bodyless) {
@@ -655,6 +692,138 @@ class Session : public std::enable_shared_from_this<Session> {
       self->headerSerializer_.reset();
       self->onWrite(ok ? beast::error_code{} : beast::error_code(asio::error::broken_pipe), keepAlive);
     });
+  }
+
+  // An event stream (HttpResponse::eventStream) on this worker: the header,
+  // then each piece the source yields as one chunk, until the source ends,
+  // the client goes away (a read on the idle socket fails) or the server
+  // shuts down (it cancels every open source). The connection then closes.
+  void streamEvents(HttpResponse&& response) {
+    auto source = std::move(response.eventStream);
+    if (!core_->openStream(source)) {
+      const std::size_t limit = core_->eventStreamLimit();
+      auto refusal = core_->stopping.load()
+                         ? core_->errorResponse(503, "server is shutting down")
+                         : core_->errorResponse(503, "too many event streams are open (at most " +
+                                                         std::to_string(limit) + "); retry later");
+      asio::post(executor_, [self = shared_from_this(), refusal = std::move(refusal)]() mutable {
+        self->writeResponse(std::move(refusal), false);
+      });
+      return;
+    }
+    struct Registration {
+      ServerCore& core;
+      EventStreamSource* source;
+      ~Registration() { core.closeStream(source); }
+    } registration{*core_, source.get()};
+
+    const bool chunked = requestVersion_ >= 11;
+    auto headerSent = std::make_shared<std::promise<bool>>();
+    auto headerDone = headerSent->get_future();
+    asio::post(executor_, [self = shared_from_this(), response = std::move(response), chunked, source,
+                           headerSent]() mutable {
+      self->writeEventStreamHeader(std::move(response), chunked, headerSent);
+      if (self->phase_ == Phase::kWriting) self->watchForDisconnect(source);
+    });
+    if (!waitOnStrand(headerDone).value_or(false)) {
+      source->cancel();
+      return;
+    }
+    bool ok = true;
+    for (;;) {
+      if (core_->stopping.load()) break;
+      auto piece = source->next();
+      if (!piece) break;
+      if (piece->empty()) continue;
+      auto data = std::make_shared<std::string>();
+      if (chunked) {
+        char size[24];
+        std::snprintf(size, sizeof size, "%zx\r\n", piece->size());
+        data->reserve(piece->size() + 32);
+        data->append(size).append(*piece).append("\r\n");
+      } else {
+        *data = std::move(*piece);
+      }
+      if (!writeFromWorker(data)) {
+        ok = false;
+        break;
+      }
+    }
+    source->cancel();
+    if (ok && chunked) (void)writeFromWorker(std::make_shared<std::string>("0\r\n\r\n"));
+    asio::post(executor_, [self = shared_from_this()] {
+      self->resHeader_ = {};
+      self->headerSerializer_.reset();
+      ++self->served_;
+      self->closeNow();  // an event stream's connection is not reused
+    });
+  }
+
+  // Writes `data` on the strand and waits; false when the connection is gone.
+  bool writeFromWorker(std::shared_ptr<std::string> data) {
+    auto written = std::make_shared<std::promise<bool>>();
+    auto writtenDone = written->get_future();
+    asio::post(executor_, [self = shared_from_this(), data, written] {
+      if (self->phase_ == Phase::kClosing) {
+        written->set_value(false);
+        return;
+      }
+      self->stream_.expires_after(self->opts().bodyTimeout);  // a client that stops reading
+      asio::async_write(self->stream_, asio::buffer(*data),
+                        [written, data](beast::error_code ec, std::size_t) { written->set_value(!ec); });
+    });
+    return waitOnStrand(writtenDone).value_or(false);
+  }
+
+  // While a stream is open the client sends nothing; a read that fails means
+  // it went away (the stream would otherwise notice only at its next write).
+  // Reads the raw socket: tcp_stream's timeout would close it.
+  void watchForDisconnect(std::shared_ptr<EventStreamSource> source) {
+    stream_.socket().async_read_some(asio::buffer(disconnectProbe_),
+                                     [self = shared_from_this(), source](beast::error_code ec, std::size_t) {
+                                       if (ec) {
+                                         source->cancel();
+                                         return;
+                                       }
+                                       self->watchForDisconnect(source);  // stray bytes are discarded
+                                     });
+  }
+
+  void writeEventStreamHeader(HttpResponse&& response, bool chunked, std::shared_ptr<std::promise<bool>> headerSent) {
+    if (phase_ == Phase::kClosing) {
+      headerSent->set_value(false);
+      return;
+    }
+    resHeader_ = {};
+    resHeader_.version(requestVersion_ >= 11 ? 11 : 10);
+    resHeader_.result(static_cast<unsigned>(response.status));
+    bool hasDate = false, hasType = false, hasCache = false;
+    for (auto& [name, value] : response.headers) {
+      if (beast::iequals(name, "content-length") || beast::iequals(name, "transfer-encoding") ||
+          beast::iequals(name, "connection"))
+        continue;
+      if (beast::iequals(name, "date")) hasDate = true;
+      if (beast::iequals(name, "content-type")) hasType = true;
+      if (beast::iequals(name, "cache-control")) hasCache = true;
+      resHeader_.insert(name, value);
+    }
+    if (!hasDate) resHeader_.set(http::field::date, httpDate(core_->clock->now()));
+    if (!hasType) resHeader_.set(http::field::content_type, "text/event-stream");
+    if (!hasCache) resHeader_.set(http::field::cache_control, "no-cache");
+    if (chunked) resHeader_.chunked(true);
+    resHeader_.keep_alive(false);
+    phase_ = Phase::kWriting;
+    headerSerializer_.emplace(resHeader_);
+    stream_.expires_after(opts().bodyTimeout);
+    http::async_write_header(stream_, *headerSerializer_,
+                             [self = shared_from_this(), headerSent](beast::error_code ec, std::size_t) {
+                               if (ec) {
+                                 self->closeNow();
+                                 headerSent->set_value(false);
+                                 return;
+                               }
+                               headerSent->set_value(true);
+                             });
   }
 
   void writeStreamHeader(HttpResponse&& response, bool mayKeepAlive, std::uint64_t length,
@@ -820,6 +989,7 @@ class Session : public std::enable_shared_from_this<Session> {
   http::response<http::empty_body> resHeader_;
   std::optional<http::response_serializer<http::empty_body>> headerSerializer_;
   bool streamKeepAlive_ = false;
+  std::array<char, 256> disconnectProbe_{};  // event streams: discards whatever the client sends
   http::response<http::string_body> res_;
   std::string remote_;
   Phase phase_ = Phase::kIdle;
@@ -937,6 +1107,7 @@ class HttpServer::Impl {
     closed.get_future().wait();
 
     for (auto& s : core_->snapshotSessions()) s->onShutdown();
+    core_->cancelStreams();  // open event streams end now, within the grace period
     // Parked requests: their owners answer now (or we answer 503), so they
     // are written within the grace period like any request in flight.
     for (auto& d : core_->snapshotParked())

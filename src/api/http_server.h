@@ -48,6 +48,10 @@ struct HttpServerOptions {
   int ioThreads = 2;
   int workerThreads = 32;                   // handlers run here, never on the I/O threads
   std::size_t maxConnections = 10000;       // beyond: accept, answer 503, close
+  // Event streams (HttpResponse::eventStream) each hold a worker thread while
+  // open; beyond this many the handler's answer is replaced by a 503. Must
+  // be below workerThreads so that streams cannot starve ordinary requests.
+  std::size_t maxEventStreams = 8;
   // Builds the response for protocol-level failures the server detects itself
   // (400 malformed HTTP, 408 timeout, 413 body too large, 431 headers too large,
   // 500 handler threw, 503 shutting down / too many connections). The AWS layer

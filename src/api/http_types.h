@@ -43,6 +43,23 @@ class BodySource {
   virtual Result<std::size_t> read(char* out, std::size_t max) = 0;
 };
 
+// A response body of unknown length that is produced as events happen
+// (Server-Sent Events): the server sends it with chunked transfer encoding,
+// each non-empty piece as it comes, until the source ends, the client goes
+// away or the server shuts down. The server pulls from a worker thread; the
+// number of open streams is bounded (HttpServerOptions::maxEventStreams).
+class EventStreamSource {
+ public:
+  virtual ~EventStreamSource() = default;
+  // The next piece of the body. Blocks for at most about a second: returns ""
+  // when nothing happened meanwhile (the server calls again), nullopt when
+  // the stream has ended.
+  virtual std::optional<std::string> next() = 0;
+  // The client went away or the server is shutting down: a next() in progress
+  // or later returns nullopt promptly. Called from any thread, maybe twice.
+  virtual void cancel() = 0;
+};
+
 using HeaderList = std::vector<std::pair<std::string, std::string>>;
 
 struct HttpRequest {
@@ -86,6 +103,10 @@ struct HttpResponse {
   // with, whenever that happens (see DeferredResponse). The worker thread is
   // free meanwhile.
   std::shared_ptr<DeferredResponse> deferred;
+  // When set (and not HEAD), the body is this stream, sent chunked with
+  // Content-Type text/event-stream and Cache-Control no-cache unless the
+  // handler set them; the connection closes when it ends.
+  std::shared_ptr<EventStreamSource> eventStream;
 
   void setHeader(std::string name, std::string value) { headers.emplace_back(std::move(name), std::move(value)); }
 };

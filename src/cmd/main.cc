@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cmd/agent_command.h"
+#include "cmd/events_command.h"
 #include "cmd/server_command.h"
 
 int main(int argc, char** argv) {
@@ -102,7 +103,20 @@ int main(int argc, char** argv) {
   up->add_flag("--fake-runtime", upAgent.fakeRuntime, "run no containers (tests)");
   addNodeNetworkFlags(up, upAgent);
 
+  berth::cmd::EventsConfig eventsConfig;
+  auto* events = app.add_subcommand("events", "print the server's ECS events (EventBridge JSON, one per line)");
+  events->add_option("--server", eventsConfig.server, "server URL, http://HOST:PORT")->capture_default_str();
+  events->add_option("--cluster", eventsConfig.cluster, "only events of this cluster (name or ARN)");
+  events->add_option("--detail-type", eventsConfig.detailType, "only this detail-type, e.g. \"ECS Task State Change\"");
+  events->add_option("--since", eventsConfig.since,
+                     "print events after this sequence number (default: all; with --follow: only new ones)");
+  events->add_flag("--follow,-f", eventsConfig.follow, "keep printing new events until interrupted");
+  events->add_option("--region", eventsConfig.region, "region for SigV4 (default AWS_REGION or us-east-1)");
+  events->add_option("--data-dir", eventsConfig.dataDir,
+                     "the server's data dir: use its bootstrap credentials (default: BERTH_*/AWS_* env)");
+
   CLI11_PARSE(app, argc, argv);
+  if (events->parsed()) return berth::cmd::runEvents(eventsConfig);
   if (server->parsed()) return berth::cmd::runServer(config);
   if (up->parsed()) return berth::cmd::runUp(config, upAgent);
   if (agent->parsed()) return berth::cmd::runAgent(agentConfig);

@@ -13,6 +13,7 @@
 #include "api/agent_api.h"
 #include "api/ecr_api.h"
 #include "api/ecs_api.h"
+#include "api/events_api.h"
 #include "api/front_door.h"
 #include "api/http_server.h"
 #include "api/logs_api.h"
@@ -26,6 +27,7 @@
 #include "common/log.h"
 #include "common/random.h"
 #include "control/agent_channel.h"
+#include "control/ecs_event_source.h"
 #include "control/placement_index.h"
 #include "control/service_controller.h"
 #include "control/service_ops.h"
@@ -35,6 +37,7 @@
 #include "registry/image_ops.h"
 #include "registry/layer_ops.h"
 #include "registry/lifecycle_ops.h"
+#include "events/event_log.h"
 #include "store/sqlite_store.h"
 
 namespace berth::cmd {
@@ -76,6 +79,13 @@ struct ServerRuntime::Parts {
   std::unique_ptr<control::StateCache> cache;
   std::unique_ptr<control::PlacementIndex> placement;  // observes the cache: declared after it, destroyed before
   std::unique_ptr<control::EcsContext> ecs;
+  // ECS events: the durable window (DATA/events/events.db), the sink the
+  // context publishes into, and the cache observer that turns task and
+  // instance changes into events (destroyed before the cache).
+  std::unique_ptr<events::EventLog> eventLog;
+  std::unique_ptr<api::EventLogSink> eventSink;
+  std::unique_ptr<control::EcsEventSource> eventSource;
+  std::unique_ptr<api::EventsApi> eventsApi;
   std::unique_ptr<control::AgentChannel> agentChannel;
   // Observes the cache (its task index): declared after it, destroyed before.
   std::unique_ptr<control::ServiceController> serviceController;
@@ -203,6 +213,15 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   p->ecs = std::make_unique<control::EcsContext>(control::EcsContext{
       *p->store, *p->cache, p->clock, p->random, control::AccountInfo{config.accountId, config.region, "aws"},
       p->placement.get()});
+  std::filesystem::create_directories(std::filesystem::path(config.dataDir) / "events", ec);
+  auto eventLog = events::EventLog::open((std::filesystem::path(config.dataDir) / "events" / "events.db").string(),
+                                         p->clock);
+  if (!eventLog.ok()) return eventLog.takeError();
+  p->eventLog = std::move(*eventLog);
+  p->eventSink = std::make_unique<api::EventLogSink>(*p->eventLog);
+  p->ecs->events = p->eventSink.get();
+  p->eventSource = std::make_unique<control::EcsEventSource>(*p->ecs, *p->eventSink);
+  p->eventsApi = std::make_unique<api::EventsApi>(*p->eventLog, p->ecs->account);
   p->agentChannel = std::make_unique<control::AgentChannel>(*p->ecs);
   p->serviceController = std::make_unique<control::ServiceController>(*p->ecs);
   auto blobs = blobstore::BlobStore::open((std::filesystem::path(config.dataDir) / "registry").string(), p->clock,
@@ -226,6 +245,7 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   options.port = hostPort->second;
   options.maxBodyBytes = config.maxBodyBytes;
   options.workerThreads = config.workerThreads;
+  options.maxEventStreams = static_cast<std::size_t>(std::clamp(config.workerThreads / 2, 1, 32));
   options.errorResponse = api::FrontDoor::transportError;
   options.streamBody = api::OciDistributionApi::streamsBody;
   auto* door = &p->door;
@@ -248,7 +268,7 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   registryOptions.autoCreateRepositories = config.registryAutoCreate;
   p->registryApi = std::make_unique<api::OciDistributionApi>(*p->ecs, *p->blobs, *p->registryTokens, registryOptions);
   p->frontDoor = std::make_unique<api::FrontDoor>(*p->taskCredentials, config.region, p->clock, p->random,
-                                                  p->router, p->registryApi.get());
+                                                  p->router, p->registryApi.get(), p->eventsApi.get());
   p->door.store(p->frontDoor.get());
   p->serviceController->start();
 
@@ -277,10 +297,12 @@ void ServerRuntime::shutdown() {
   p.housekeepingCv.notify_all();
   if (p.housekeeper.joinable()) p.housekeeper.join();
   p.serviceController.reset();  // joins its thread and unhooks its cache observer
-  p.placement.reset();  // unhooks its cache observer first
+  p.eventSource.reset();        // unhooks its cache observer
+  p.placement.reset();          // likewise
   p.cache.reset();
   p.store->close();  // queued writes commit, SQLite closes cleanly
   p.logStore->close();
+  p.eventLog->close();  // commits queued events
   log::info("stopped");
 }
 
