@@ -371,11 +371,19 @@ LivenessSweep AgentChannel::sweepLiveness() {
   // ours (the cache's writers call onInstanceChanged, which takes mu_, so mu_
   // is never held while waiting for the cache).
   std::vector<Seen> instances;
+  // Field lookups by reference: this runs every 2 s over every instance.
+  auto text = [](const json& doc, const char* field) -> const std::string& {
+    static const std::string empty;
+    auto it = doc.find(field);
+    return it != doc.end() && it->is_string() ? it->get_ref<const std::string&>() : empty;
+  };
   ctx_.cache.scan(std::string(keys::kContainerInstances), "", [&](const std::string&, const CachedObject& o) {
-    if (o.doc.value("status", "") == "INACTIVE") return true;
-    const json& b = o.doc.value("berth", json::object());
-    instances.push_back(Seen{b.value("cluster", ""), b.value("id", ""), o.doc.value("containerInstanceArn", ""),
-                             o.doc.value("agentConnected", false)});
+    if (text(o.doc, "status") == "INACTIVE") return true;
+    auto b = o.doc.find("berth");
+    if (b == o.doc.end() || !b->is_object()) return true;
+    auto connected = o.doc.find("agentConnected");
+    instances.push_back(Seen{text(*b, "cluster"), text(*b, "id"), text(o.doc, "containerInstanceArn"),
+                             connected != o.doc.end() && connected->is_boolean() && connected->get<bool>()});
     return true;
   });
 
