@@ -201,7 +201,9 @@ std::optional<json> AgentChannel::answer(const Waiter& w, bool force) const {
 }
 
 void AgentChannel::finish(const WaiterPtr& w, json response) {
-  heartbeat(*w);  // the end of a poll is a heartbeat too
+  // No heartbeat here: a poll ended by its deadline says nothing about its
+  // agent (one that died mid-poll would look alive up to maxWait longer),
+  // and a live agent starts its next poll right after.
   w->done(std::move(response));
 }
 

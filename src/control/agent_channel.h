@@ -10,9 +10,12 @@
 // thread and cost nothing while idle.
 //
 // Liveness (docs/dev/agent-protocol.md, Liveness) — the exact rule:
-//  - A heartbeat is the start or the end of any poll (single or batched)
+//  - A heartbeat is the arrival (the start) of any poll, single or batched,
 //    listing the instance. It is recorded in memory only (lastSeen), never
-//    written to the store.
+//    written to the store. The end of a poll is not one: a poll that ends at
+//    its deadline says nothing about its agent (an agent killed mid-poll
+//    would look alive up to maxWait longer), and a live agent starts its
+//    next poll as soon as one ends.
 //  - An instance is disconnected when no heartbeat came for disconnectAfter
 //    (= min(60 s, lostAfter)): the sweep sets its stored agentConnected=false.
 //  - It is lost when no heartbeat came for lostAfter (the server's
@@ -23,7 +26,8 @@
 //    not keep an instance alive: a live agent's polls end and restart at
 //    least every maxWait (20 s), while a poll of an agent that died stays
 //    parked until its deadline; so the silence of a live agent never exceeds
-//    maxWait plus one round trip, well under the 30 s minimum lost timeout.
+//    maxWait plus one round trip, under the 30 s minimum lost timeout, and an
+//    agent that dies is lost at most T after it died.
 //  - An instance not heard from since this server started is given the full
 //    windows from the server's first sweep that sees it (a restarted server
 //    must not declare every instance lost at once).
