@@ -27,7 +27,7 @@
 //    least every maxWait (20 s), while a poll of an agent that died stays
 //    parked until its deadline; so the silence of a live agent never exceeds
 //    maxWait plus one round trip, under the 30 s minimum lost timeout, and an
-//    agent that dies is lost at most T after it died.
+//    agent that dies is lost at most T (plus one sweep period) after it died.
 //  - An instance not heard from since this server started is given the full
 //    windows from the server's first sweep that sees it (a restarted server
 //    must not declare every instance lost at once).
