@@ -363,6 +363,10 @@ AgentChannelOptions livenessOptions(std::chrono::seconds lostTimeout) {
   return o;
 }
 
+// How many presence entries of instances no longer registered may pile up
+// before a sweep removes them.
+constexpr std::size_t kPresenceSlack = 1024;
+
 LivenessSweep AgentChannel::sweepLiveness() {
   const auto now = ctx_.clock.monotonicNow();
   struct Seen {
@@ -399,6 +403,13 @@ LivenessSweep AgentChannel::sweepLiveness() {
   std::vector<Lost> lost;
   {
     std::lock_guard lock(mu_);
+    // Deregistered and reaped instances leave entries behind: drop them once
+    // they are many (rare, so the set is not built on every sweep).
+    if (presence_.size() > instances.size() + kPresenceSlack) {
+      std::unordered_set<std::string_view> live;
+      for (const auto& inst : instances) live.insert(inst.arn);
+      std::erase_if(presence_, [&](const auto& entry) { return !live.count(entry.first); });
+    }
     for (const auto& inst : instances) {
       auto [it, unseen] = presence_.try_emplace(inst.arn, Presence{now, -1});
       if (unseen) continue;  // not heard from since this server started: full windows from now

@@ -260,6 +260,21 @@ TEST_F(InstanceLivenessTest, DeregisteredInstancesAreLeftAlone) {
   EXPECT_EQ(store().currentRevision(), before + 1);
 }
 
+TEST_F(InstanceLivenessTest, PresenceOfDeregisteredInstancesIsDroppedOnceTheyAreMany) {
+  startChannel(60s);
+  std::vector<std::string> gone;
+  for (int i = 0; i < 1100; ++i) gone.push_back(registerInstance());
+  poll(a_);
+  channel_->sweepLiveness();
+  EXPECT_TRUE(channel_->lastSeenForTest(gone[0]).has_value());
+  for (const auto& arn : gone) mustOk(deregisterContainerInstance(ctx(), json{{"cluster", "prod"}, {"containerInstance", arn}}));
+  channel_->sweepLiveness();
+  EXPECT_FALSE(channel_->lastSeenForTest(gone[0]).has_value());
+  EXPECT_FALSE(channel_->lastSeenForTest(gone.back()).has_value());
+  EXPECT_TRUE(channel_->lastSeenForTest(a_).has_value());  // registered ones keep theirs
+  EXPECT_TRUE(channel_->lastSeenForTest(b_).has_value());
+}
+
 TEST_F(InstanceLivenessTest, ASweepOverTenThousandInstancesIsCheap) {
   std::vector<std::string> all;
   for (int i = 0; i < 10000; ++i) all.push_back(registerInstance());
