@@ -34,67 +34,14 @@ START_DELAY_MS="${START_DELAY_MS:-0}"
 TIME_LIMIT="${TIME_LIMIT:-1800}"
 CLUSTER=bench-e2e
 PY=/usr/bin/python3
-[ -x "$BERTH" ] || { echo "run_e2e.sh: no berth binary at $BERTH (ninja -C build berth)" >&2; exit 1; }
 
-WORK="$(mktemp -d /tmp/berth-e2e-simulate-XXXXXX)"
-SERVER_PID=""
-AGENT_PIDS=()
-stop_pid() {  # stop_pid PID: SIGTERM, wait up to 60 s, then SIGKILL
-  local pid=$1
-  kill -0 "$pid" 2>/dev/null || return 0
-  kill -TERM "$pid" 2>/dev/null || true
-  for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-  kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-cleanup() {
-  for pid in "${AGENT_PIDS[@]}"; do stop_pid "$pid"; done
-  [ -n "$SERVER_PID" ] && stop_pid "$SERVER_PID"
-  if [ "${KEEP:-0}" = 1 ]; then echo "run_e2e.sh: kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-
-export BERTH_ACCESS_KEY_ID=AKIDBERTHE2EBENCH000
-export BERTH_SECRET_ACCESS_KEY=berthE2eBenchSecretKeyberthE2eBench0000
-export AWS_REGION=us-east-1
-rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-
-mkdir -p "$WORK/server"
-"$BERTH" server --listen 127.0.0.1:0 --data-dir "$WORK/server" --log-level warn \
-  >"$WORK/server.out" 2>"$WORK/server.err" &
-SERVER_PID=$!
-ENDPOINT=""
-for _ in $(seq 1 300); do
-  ENDPOINT="$(grep -o 'listening on http://[0-9.:]*' "$WORK/server.out" 2>/dev/null | head -1 | sed 's/listening on //')" || true
-  [ -n "$ENDPOINT" ] && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { echo "run_e2e.sh: server exited:" >&2; cat "$WORK/server.err" >&2; exit 1; }
-  sleep 0.1
-done
-[ -n "$ENDPOINT" ] || { echo "run_e2e.sh: server did not report its address" >&2; exit 1; }
-sleep 1
-RSS_BASELINE="$(rss_kib "$SERVER_PID")"
+# shellcheck source=../lib/simulated_cluster.sh
+. "$ROOT/bench/lib/simulated_cluster.sh"
+sim_init e2e-simulate
+sim_start_server
 echo "run_e2e.sh: server $ENDPOINT (pid $SERVER_PID, ${RSS_BASELINE} KiB); $INSTANCES instances in $AGENT_PROCS process(es), $TASKS tasks, $CLIENTS clients" >&2
-
-# Simulated fleet: INSTANCES split over AGENT_PROCS processes.
-REG_START=$(date +%s.%N)
-for p in $(seq 0 $((AGENT_PROCS - 1))); do
-  n=$((INSTANCES / AGENT_PROCS + (p < INSTANCES % AGENT_PROCS ? 1 : 0)))
-  mkdir -p "$WORK/agent-$p"
-  "$BERTH" agent --server "$ENDPOINT" --cluster "$CLUSTER" --data-dir "$WORK/agent-$p" \
-    --simulate "$n" --availability-zone "$AZS" --instance-type bench.xlarge --attribute tier=bench \
-    --cpu "$INSTANCE_CPU" --memory "$INSTANCE_MEMORY" --simulate-start-delay "$START_DELAY_MS" --log-level warn \
-    >"$WORK/agent-$p.out" 2>"$WORK/agent-$p.err" &
-  AGENT_PIDS+=($!)
-done
-for p in $(seq 0 $((AGENT_PROCS - 1))); do
-  for _ in $(seq 1 6000); do  # up to 10 minutes to register
-    grep -q simulating "$WORK/agent-$p.out" 2>/dev/null && break
-    kill -0 "${AGENT_PIDS[$p]}" 2>/dev/null || { echo "run_e2e.sh: agent $p exited:" >&2; tail -20 "$WORK/agent-$p.err" >&2; exit 1; }
-    sleep 0.1
-  done
-  grep -q simulating "$WORK/agent-$p.out" || { echo "run_e2e.sh: agent $p did not finish registering" >&2; exit 1; }
-done
-REG_SECONDS=$(echo "$(date +%s.%N) - $REG_START" | bc)
+sim_start_agents "$CLUSTER" "$INSTANCES" "$AGENT_PROCS" --availability-zone "$AZS" --instance-type bench.xlarge \
+  --attribute tier=bench --cpu "$INSTANCE_CPU" --memory "$INSTANCE_MEMORY" --simulate-start-delay "$START_DELAY_MS"
 echo "run_e2e.sh: $INSTANCES instances registered in ${REG_SECONDS}s" >&2
 
 set +e
@@ -106,7 +53,7 @@ set +e
 RC=$?
 set -e
 AGENT_RSS=0
-for pid in "${AGENT_PIDS[@]}"; do AGENT_RSS=$((AGENT_RSS + $(rss_kib "$pid"))); done
+for pid in "${AGENT_PIDS[@]}"; do AGENT_RSS=$((AGENT_RSS + $(sim_rss_kib "$pid"))); done
 cat "$WORK/result.json"
 "$PY" - "$WORK/result.json" "$AGENT_RSS" <<'EOF'
 import json, sys

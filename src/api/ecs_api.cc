@@ -6,6 +6,7 @@
 #include "control/attribute_ops.h"
 #include "control/cluster_ops.h"
 #include "control/container_instance_ops.h"
+#include "control/service_ops.h"
 #include "control/tagging_ops.h"
 #include "control/task_definition_ops.h"
 #include "control/task_ops.h"
@@ -72,6 +73,11 @@ JsonService makeEcsService(control::EcsContext& ctx) {
       {"ListTasks", bind(control::listTasks)},
       {"SubmitTaskStateChange", bind(control::submitTaskStateChange)},
       {"SubmitContainerStateChange", bind(control::submitContainerStateChange)},
+      {"CreateService", bind(control::createService)},
+      {"UpdateService", bind(control::updateService)},
+      {"DeleteService", bind(control::deleteService)},
+      {"DescribeServices", bind(control::describeServices)},
+      {"ListServices", bind(control::listServices)},
   };
   return s;
 }

@@ -27,6 +27,8 @@
 #include "common/random.h"
 #include "control/agent_channel.h"
 #include "control/placement_index.h"
+#include "control/service_controller.h"
+#include "control/service_ops.h"
 #include "control/state_cache.h"
 #include "control/task_definition_ops.h"
 #include "control/task_ops.h"
@@ -75,6 +77,8 @@ struct ServerRuntime::Parts {
   std::unique_ptr<control::PlacementIndex> placement;  // observes the cache: declared after it, destroyed before
   std::unique_ptr<control::EcsContext> ecs;
   std::unique_ptr<control::AgentChannel> agentChannel;
+  // Observes the cache (its task index): declared after it, destroyed before.
+  std::unique_ptr<control::ServiceController> serviceController;
   std::unique_ptr<blobstore::BlobStore> blobs;
   std::unique_ptr<api::RegistryTokens> registryTokens;
   std::unique_ptr<registry::LayerUploadApi> layers;
@@ -137,6 +141,8 @@ struct ServerRuntime::Parts {
         auto reaped = control::reapStoppedTasks(*ecs, clock.now(), retention);
         if (!reaped.ok()) log::warn("reaping stopped tasks failed", {{"error", reaped.error().message}});
         else if (*reaped > 0) log::info("reaped stopped tasks and deregistered instances", {{"count", *reaped}});
+        if (auto services = control::reapInactiveServices(*ecs, clock.now(), retention); !services.ok())
+          log::warn("reaping inactive services failed", {{"error", services.error().message}});
         auto purged = control::purgeDeletedTaskDefinitions(*ecs);
         if (!purged.ok()) log::warn("purging deleted task definitions failed", {{"error", purged.error().message}});
       }
@@ -202,6 +208,7 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
       p->placement.get()});
   p->agentChannel = std::make_unique<control::AgentChannel>(
       *p->ecs, control::livenessOptions(std::chrono::seconds(config.instanceLostTimeoutSeconds)));
+  p->serviceController = std::make_unique<control::ServiceController>(*p->ecs);
   auto blobs = blobstore::BlobStore::open((std::filesystem::path(config.dataDir) / "registry").string(), p->clock,
                                           p->random);
   if (!blobs.ok()) return blobs.takeError();
@@ -247,6 +254,7 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   p->frontDoor = std::make_unique<api::FrontDoor>(*p->taskCredentials, config.region, p->clock, p->random,
                                                   p->router, p->registryApi.get());
   p->door.store(p->frontDoor.get());
+  p->serviceController->start();
 
   auto* raw = p.get();
   p->housekeeper = std::thread([raw] { raw->housekeep(); });
@@ -272,6 +280,7 @@ void ServerRuntime::shutdown() {
   }
   p.housekeepingCv.notify_all();
   if (p.housekeeper.joinable()) p.housekeeper.join();
+  p.serviceController.reset();  // joins its thread and unhooks its cache observer
   p.placement.reset();  // unhooks its cache observer first
   p.cache.reset();
   p.store->close();  // queued writes commit, SQLite closes cleanly

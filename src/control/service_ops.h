@@ -22,7 +22,8 @@
 //       "updatedAt": epoch of the last CreateService/UpdateService (resets the launch throttle),
 //       "lastCompletedDeployment": the newest deployment that reached COMPLETED
 //           (a full deployments[] element, berth.launchRequest included), absent until one did,
-//       "lastSteadyStateEventAt", "launchesThrottledUntil": controller bookkeeping (epoch, 0 = none),
+//       "lastSteadyStateEventAt", "launchesThrottledUntil", "lastStuckEventAt": controller
+//           bookkeeping (epoch, 0 = none), passed back into scheduler::ServiceInput each round,
 //       "clientToken": CreateService idempotency,
 //       "revision": bumped by every UpdateService so the controller sees user changes }
 // Status: ACTIVE → DRAINING (DeleteService) → INACTIVE (the controller, once
@@ -33,6 +34,9 @@
 // on a change of task definition, network configuration, placement,
 // launch type / capacity providers, or forceNewDeployment; a desiredCount-only
 // change resizes the PRIMARY.
+#include <chrono>
+#include <cstdint>
+
 #include <nlohmann/json.hpp>
 
 #include "control/ecs_context.h"
@@ -52,5 +56,16 @@ std::string serviceArn(const AccountInfo& a, std::string_view cluster, std::stri
 
 // A new deployment id: "ecs-svc/" + 19 decimal digits.
 std::string newDeploymentId(Random& random);
+
+inline constexpr std::chrono::seconds kDefaultInactiveServiceRetention{3600};
+
+// Deletes INACTIVE services that have been INACTIVE for at least `retention`
+// (then DescribeServices reports them MISSING and their name is free). The
+// INACTIVE moment is berth.inactiveAt (epoch): DeleteService sets it when it
+// goes straight to INACTIVE; for a service the controller made INACTIVE
+// without setting it, the first pass stamps `now` and a later one deletes.
+// Returns how many services were deleted. The server calls it every minute.
+Result<std::int64_t> reapInactiveServices(EcsContext& ctx, std::chrono::system_clock::time_point now,
+                                          std::chrono::seconds retention = kDefaultInactiveServiceRetention);
 
 }  // namespace berth::control

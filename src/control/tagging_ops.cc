@@ -57,6 +57,13 @@ std::optional<std::string> storeKeyForArn(const AccountInfo& account, const std:
     if (id.find('/') != std::string::npos) return std::nullopt;
     return parsed->resourceType == "task" ? keys::task(cluster, id) : keys::containerInstance(cluster, id);
   }
+  // Services: "service/<cluster>/<name>" (the old "service/<name>" names no cluster).
+  if (parsed->resourceType == "service") {
+    auto slash = parsed->resource.find('/');
+    if (slash == std::string::npos || slash == 0 || slash + 1 == parsed->resource.size()) return std::nullopt;
+    if (parsed->resource.find('/', slash + 1) != std::string::npos) return std::nullopt;
+    return keys::service(parsed->resource.substr(0, slash), parsed->resource.substr(slash + 1));
+  }
   if (parsed->resourceType == "task-definition") {
     auto ref = parseTaskDefinitionRef(parsed->resource);
     if (!ref || !ref->revision) return std::nullopt;

@@ -55,9 +55,11 @@ TEST_F(TaggingOpsTest, StoreKeyForArn) {
   const AccountInfo acct = test::testAccount();
   EXPECT_EQ(storeKeyForArn(acct, kClusterArn), keys::cluster("prod"));
   EXPECT_EQ(storeKeyForArn(acct, kTdArn), keys::taskDefinition("web", 1));
+  EXPECT_EQ(storeKeyForArn(acct, "arn:aws:ecs:eu-west-3:123456789012:service/prod/api"), keys::service("prod", "api"));
+  // The old service ARN format names no cluster.
   for (const char* bad : {"prod", "arn:aws:ecs:eu-west-3:123456789012:task-definition/web",
                           "arn:aws:ecs:eu-west-3:999999999999:cluster/prod", "arn:aws:ecs:us-east-1:123456789012:cluster/prod",
-                          "arn:aws:iam::123456789012:role/prod", "arn:aws:ecs:eu-west-3:123456789012:service/prod/api"})
+                          "arn:aws:iam::123456789012:role/prod", "arn:aws:ecs:eu-west-3:123456789012:service/api"})
     EXPECT_EQ(storeKeyForArn(acct, bad), std::nullopt) << bad;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <set>
 
 #include "common/log.h"
@@ -67,6 +68,28 @@ bool setIfDifferent(json& doc, const char* field, const json& value) {
 std::string truncated(std::string s) {
   if (s.size() > kMaxReasonLength) s.resize(kMaxReasonLength);
   return s;
+}
+
+// Whether an essential container of the task has a health check (then the
+// task counts as healthy only once its healthStatus is HEALTHY).
+bool essentialHealthChecked(const json& task) {
+  const json& b = task.value("berth", json::object());
+  const json essential = b.value("essential", json::array());
+  for (const auto& name : b.value("healthChecked", json::array()))
+    if (std::find(essential.begin(), essential.end(), name) != essential.end()) return true;
+  return false;
+}
+
+// berth.healthyAt (task_ops.h): set once, the first time the task counts as
+// healthy for the service scheduler. Returns whether it was set now.
+bool markHealthyIfFirst(json& task, double now) {
+  json& b = task["berth"];
+  if (b.contains("healthyAt") || task.value("desiredStatus", "") == "STOPPED") return false;
+  const bool healthy = essentialHealthChecked(task) ? task.value("healthStatus", "") == "HEALTHY"
+                                                    : task.value("lastStatus", "") == "RUNNING";
+  if (!healthy) return false;
+  b["healthyAt"] = now;
+  return true;
 }
 
 // --- launching (RunTask / StartTask) -------------------------------------
@@ -613,6 +636,47 @@ bool instanceAgentConnected(const EcsContext& ctx, const json& task) {
   return obj && obj->doc.value("status", "") != "INACTIVE" && obj->doc.value("agentConnected", false);
 }
 
+// Reservations of several stopped tasks given back in one transaction: each
+// instance document is read once, released into as often as needed and
+// written once (pinned to the revision it was read at).
+class InstanceReleases {
+ public:
+  explicit InstanceReleases(const EcsContext& ctx) : ctx_(ctx) {}
+
+  void add(const json& task) {
+    const json& b = task.value("berth", json::object());
+    const std::string key = keys::containerInstance(b.value("cluster", ""), b.value("instanceId", ""));
+    auto it = byKey_.find(key);
+    if (it == byKey_.end()) {
+      auto obj = ctx_.cache.get(key);
+      // Gone or INACTIVE: deregistration already reset its resources.
+      if (!obj || obj->doc.value("status", "") == "INACTIVE") return;
+      Pending p{obj->modRevision, obj->doc, remainingResourcesOf(obj->doc), registeredResourcesOf(obj->doc)};
+      it = byKey_.emplace(key, std::move(p)).first;
+    }
+    release(it->second.remaining, it->second.registered, TaskDemand::fromJson(b.value("reserved", json::object())));
+  }
+
+  void appendTo(store::TxnRequest& txn) {
+    for (auto& [key, p] : byKey_) {
+      setRemainingResources(p.doc, p.remaining);
+      p.doc["version"] = p.doc.value("version", std::int64_t{0}) + 1;
+      txn.compares.push_back({key, p.revision});
+      txn.ops.push_back(store::Op::put(key, p.doc.dump()));
+    }
+  }
+
+ private:
+  struct Pending {
+    std::int64_t revision = 0;
+    json doc;
+    InstanceResources remaining;
+    InstanceResources registered;
+  };
+  const EcsContext& ctx_;
+  std::map<std::string, Pending> byKey_;
+};
+
 // --- agent reports ------------------------------------------------------
 
 // A container change from the agent; returns whether anything changed.
@@ -745,6 +809,7 @@ bool applyTaskChange(json& task, const json& request, std::optional<TaskStatus> 
       }
     }
   }
+  changed |= markHealthyIfFirst(task, now);
   if (changed) task["version"] = task.value("version", std::int64_t{0}) + 1;
   return changed;
 }
@@ -936,6 +1001,7 @@ Result<json> submitContainerStateChange(EcsContext& ctx, const json& request) {
     bool changed = applyContainerChange(*container, request, change.status.value_or(ContainerStatus::kPending),
                                         change.status.has_value());
     changed |= setIfDifferent(doc, "healthStatus", deriveTaskHealth(doc));
+    changed |= markHealthyIfFirst(doc, ctx.clock.epochSeconds());
     if (!doc["berth"].value("agentReported", false)) {
       doc["berth"]["agentReported"] = true;
       changed = true;
@@ -949,6 +1015,94 @@ Result<json> submitContainerStateChange(EcsContext& ctx, const json& request) {
   });
   if (!txn.ok()) return txn.takeError();
   return json{{"acknowledgment", "ACK"}};
+}
+
+Result<json> launchServiceTasks(EcsContext& ctx, const json& launchRequest, int count,
+                                const std::vector<std::string>& onlyInstanceIds) {
+  json request = launchRequest;
+  // The service default (CreateService fills it in; a request without one
+  // must not fall back to RunTask's random placement).
+  if (arrayOrEmpty(request, "placementStrategy").empty())
+    request["placementStrategy"] = json::array({{{"type", "spread"}, {"field", "attribute:ecs.availability-zone"}},
+                                                {{"type", "spread"}, {"field", "instanceId"}}});
+  auto plan = prepareLaunch(ctx, request);
+  if (!plan.ok()) return plan.takeError();
+  LaunchJob job;
+  job.plan = &*plan;
+  if (!onlyInstanceIds.empty()) {
+    // DAEMON: one task on each named instance that fits, like StartTask.
+    // Instances the snapshot does not know are skipped by placement.
+    job.explicitInstances = true;
+    job.namedIds = onlyInstanceIds;
+  } else {
+    if (count <= 0) return json{{"tasks", json::array()}, {"failures", json::array()}};
+    job.count = count;
+  }
+  const double now = ctx.clock.epochSeconds();
+  const std::string cluster = plan->cluster;
+  ctx.placement->launches().submit(cluster, job,
+                                   [&](std::vector<BatchJob*>& batch) { runLaunchBatch(ctx, cluster, batch, now); });
+  if (!job.status.ok()) return job.status.error();
+  return json{{"tasks", job.tasks}, {"failures", job.failures}};
+}
+
+namespace {
+// Tasks per stop transaction: large enough that a 1,000-task rollout stops in
+// a few commits, small enough that a conflicting agent report retries little.
+constexpr std::size_t kSchedulerStopChunk = 200;
+}  // namespace
+
+Result<std::int64_t> stopTasksForScheduler(EcsContext& ctx, const std::string& cluster,
+                                           const std::vector<std::pair<std::string, std::string>>& idAndReason) {
+  const double now = ctx.clock.epochSeconds();
+  std::int64_t stopped = 0;
+  for (std::size_t start = 0; start < idAndReason.size(); start += kSchedulerStopChunk) {
+    const std::size_t end = std::min(idAndReason.size(), start + kSchedulerStopChunk);
+    std::int64_t chunkStopped = 0;
+    // Only this chunk is rebuilt when an agent report (or anything else)
+    // lands on one of its tasks or instances in between.
+    auto txn = commitWithRetry(ctx, [&]() -> Result<store::TxnRequest> {
+      chunkStopped = 0;
+      store::TxnRequest txn;
+      InstanceReleases releases(ctx);
+      std::map<std::string, bool> connected;  // instance key -> agent connected
+      for (std::size_t i = start; i < end; ++i) {
+        const auto& [id, reason] = idAndReason[i];
+        const std::string key = keys::task(cluster, id);
+        auto obj = ctx.cache.get(key);
+        if (!obj) continue;
+        json doc = std::move(obj->doc);
+        if (doc.value("desiredStatus", "") == "STOPPED" || doc.value("lastStatus", "") == "STOPPED") continue;
+        const std::string why = truncated(reason.empty() ? std::string("Scaling activity initiated by service scheduler") : reason);
+        doc["desiredStatus"] = "STOPPED";
+        setIfAbsent(doc, "stoppingAt", now);
+        doc["stopCode"] = "ServiceSchedulerInitiated";
+        doc["stoppedReason"] = why;
+        doc["version"] = doc.value("version", std::int64_t{0}) + 1;
+        // As StopTask: no agent has started it and none is connected to pick
+        // up the stop, so it goes straight to STOPPED and frees its resources.
+        auto status = parseTaskStatus(doc.value("lastStatus", "")).value_or(TaskStatus::kPending);
+        if (serverMayStopDirectly(status) && !doc["berth"].value("agentReported", false)) {
+          const json& b = doc["berth"];
+          const std::string instanceKey = keys::containerInstance(b.value("cluster", ""), b.value("instanceId", ""));
+          auto c = connected.find(instanceKey);
+          if (c == connected.end()) c = connected.emplace(instanceKey, instanceAgentConnected(ctx, doc)).first;
+          if (!c->second) {
+            forceStopTaskDoc(doc, now, why);
+            releases.add(doc);
+          }
+        }
+        txn.compares.push_back({key, obj->modRevision});
+        txn.ops.push_back(store::Op::put(key, doc.dump()));
+        ++chunkStopped;
+      }
+      releases.appendTo(txn);
+      return txn;
+    });
+    if (!txn.ok()) return txn.takeError();
+    stopped += chunkStopped;
+  }
+  return stopped;
 }
 
 Result<std::int64_t> reapStoppedTasks(EcsContext& ctx, std::chrono::system_clock::time_point now,

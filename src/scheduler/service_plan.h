@@ -109,9 +109,19 @@ struct ServiceInput {
   // When "has reached a steady state" was last written (0: never, or not
   // steady since): while steady it is repeated every kSteadyStateReminder.
   double lastSteadyStateEventAt = 0;
+  // The previous plan's ServicePlan::launchesThrottledUntil (0: not
+  // throttled). Only decides when "is unable to consistently start tasks
+  // successfully" is written: once each time a new start failure engages the
+  // throttle. Left at 0 the event is written on every throttled round.
+  double launchesThrottledUntil = 0;
+  // The previous plan's ServicePlan::lastStuckEventAt: like the steady-state
+  // event, "was unable to stop or start tasks during a deployment ..." is
+  // written on entering the stuck state and then every kStuckReminderSeconds.
+  double lastStuckEventAt = 0;
 };
 
 inline constexpr double kSteadyStateReminderSeconds = 6 * 3600;
+inline constexpr double kStuckReminderSeconds = 3600;
 inline constexpr double kMaxLaunchBackoffSeconds = 15 * 60;
 inline constexpr std::size_t kMaxServiceEvents = 100;
 
@@ -158,6 +168,9 @@ struct ServicePlan {
   double lastSteadyStateEventAt = 0;  // updated when this plan writes the steady-state event
   // Launches are held back until this time (launch throttle); 0: not throttled.
   double launchesThrottledUntil = 0;
+  // When the "unable to stop or start tasks" event was last written while the
+  // rollout is stuck on its bounds; 0 when not stuck (feed back as input).
+  double lastStuckEventAt = 0;
   // DELETE: the service is DRAINING and no task is left that is not STOPPED.
   bool drained = false;
 };
