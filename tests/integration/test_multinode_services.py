@@ -71,7 +71,7 @@ class MultiNodeServicesTest(unittest.TestCase):
         return out["services"][0]
 
     def running_tasks(self):
-        arns = self.ecs.list_tasks(cluster=self.mn.cluster, serviceName=self.service,
+        arns = self.ecs.list_tasks(cluster=self.mn.cluster, serviceName=self.service.rsplit("/", 1)[1],
                                    desiredStatus="RUNNING")["taskArns"]
         if not arns:
             return []
@@ -107,7 +107,7 @@ class MultiNodeServicesTest(unittest.TestCase):
                 self.skipTest("this server has no services yet (CreateService unknown)")
             raise
         self.service = created["service"]["serviceArn"]
-        all_instances = {i.instance_arn for i in self.mn.nodes}
+        all_instances = {node.instance_arn() for node in self.mn.nodes}
         wait_for(self.describe_service, lambda s: self.at_steady_state(s, all_instances, None), 120, interval=1,
                  what="the service to reach a steady state with %d tasks" % DESIRED)
         tasks = self.running_tasks()
