@@ -41,6 +41,20 @@ int main(int argc, char** argv) {
                     "seconds between CloudWatch Logs retention runs")
         ->check(CLI::Range(1, 86400))
         ->group("");  // hidden: tests shorten it
+    sub->add_option("--instance-lost-timeout", config.instanceLostTimeoutSeconds,
+                    "seconds without a heartbeat from an agent after which its container instance is lost and "
+                    "its tasks are STOPPED (the instance stays registered; its agent may come back)")
+        ->capture_default_str()
+        ->check([](const std::string& s) -> std::string {
+          try {
+            std::size_t used = 0;
+            const long long v = std::stoll(s, &used);
+            if (used == s.size() && v >= 30) return "";
+          } catch (const std::exception&) {
+          }
+          return "must be a whole number of seconds >= 30: an agent's long poll lasts up to 20 s, so a shorter "
+                 "timeout could declare a live agent lost between two of its polls";
+        });
     sub->add_flag("--registry-auto-create", config.registryAutoCreate,
                   "create a repository on its first push to /v2/ (ECR requires CreateRepository first)");
   };

@@ -103,7 +103,7 @@ struct ServerRuntime::Parts {
   std::atomic<api::FrontDoor*> door{nullptr};
   std::unique_ptr<api::HttpServer> http;
 
-  // Housekeeping: agent liveness every 10 s, reapers every minute.
+  // Housekeeping: agent liveness every 2 s, reapers every minute.
   std::mutex housekeepingMu;
   std::condition_variable housekeepingCv;
   bool housekeepingStop = false;
@@ -142,10 +142,10 @@ struct ServerRuntime::Parts {
     const std::chrono::seconds retention(config.stoppedTaskRetentionSeconds);
     std::unique_lock lock(housekeepingMu);
     const auto tick = std::chrono::seconds(
-        std::clamp<std::int64_t>(std::min(config.registryMaintenanceSeconds, config.logsRetentionSeconds), 1, 10));
+        std::clamp<std::int64_t>(std::min(config.registryMaintenanceSeconds, config.logsRetentionSeconds), 1, 2));
     while (!housekeepingCv.wait_for(lock, tick, [&] { return housekeepingStop; })) {
       lock.unlock();
-      agentChannel->markDisconnectedAgents();
+      agentChannel->sweepLiveness();  // disconnected and lost agents
       if (clock.monotonicNow() - lastReap >= std::chrono::minutes(1)) {
         lastReap = clock.monotonicNow();
         auto reaped = control::reapStoppedTasks(*ecs, clock.now(), retention);
@@ -182,6 +182,9 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   if (!hostPort.ok()) return hostPort.takeError();
   if (config.stoppedTaskRetentionSeconds < 0)
     return Error::make(ErrorCode::kInvalidParameter, "--stopped-task-retention must be >= 0");
+  if (config.instanceLostTimeoutSeconds < control::kMinInstanceLostTimeout.count())
+    return Error::make(ErrorCode::kInvalidParameter,
+                       "--instance-lost-timeout must be >= 30 seconds: an agent's long poll lasts up to 20 s");
   std::error_code ec;
   std::filesystem::create_directories(config.dataDir, ec);
   if (ec) return Error::make(ErrorCode::kIo, "cannot create data dir: " + ec.message(), config.dataDir);
@@ -222,7 +225,8 @@ Result<std::unique_ptr<ServerRuntime>> ServerRuntime::start(const ServerConfig& 
   p->ecs->events = p->eventSink.get();
   p->eventSource = std::make_unique<control::EcsEventSource>(*p->ecs, *p->eventSink);
   p->eventsApi = std::make_unique<api::EventsApi>(*p->eventLog, p->ecs->account);
-  p->agentChannel = std::make_unique<control::AgentChannel>(*p->ecs);
+  p->agentChannel = std::make_unique<control::AgentChannel>(
+      *p->ecs, control::livenessOptions(std::chrono::seconds(config.instanceLostTimeoutSeconds)));
   p->serviceController = std::make_unique<control::ServiceController>(*p->ecs);
   auto blobs = blobstore::BlobStore::open((std::filesystem::path(config.dataDir) / "registry").string(), p->clock,
                                           p->random);

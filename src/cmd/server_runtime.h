@@ -29,6 +29,10 @@ struct ServerConfig {
   std::int64_t registryGcGraceSeconds = 3600;
   bool registryAutoCreate = false;
   std::int64_t logsRetentionSeconds = 60;  // CloudWatch Logs retention enforcement period
+  // An agent not heard from for this long is lost: its tasks become STOPPED
+  // (control/agent_channel.h, Liveness). At least 30 (the agent's longest
+  // poll is 20 s).
+  std::int64_t instanceLostTimeoutSeconds = 180;
 };
 
 class ServerRuntime {

@@ -10,6 +10,7 @@
 #include "control/container_instance_ops.h"
 #include "control/json_fields.h"
 #include "control/keys.h"
+#include "control/lost_tasks.h"
 #include "control/task_ops.h"
 
 namespace berth::control {
@@ -130,14 +131,10 @@ Result<AgentChannel::WaiterPtr> AgentChannel::parse(const json& request, std::ch
   return w;
 }
 
-void AgentChannel::heartbeat(const Waiter& w, int inFlightDelta) {
+void AgentChannel::heartbeat(const Waiter& w) {
   const auto now = ctx_.clock.monotonicNow();
   std::lock_guard lock(mu_);
-  for (const auto& t : w.targets) {
-    auto& p = presence_[t.arn];
-    p.lastSeen = now;
-    p.pollsInFlight = std::max(0, p.pollsInFlight + inFlightDelta);
-  }
+  for (const auto& t : w.targets) presence_[t.arn] = Presence{now, -1};
 }
 
 // agentConnected=true for every listed instance marked disconnected, in one
@@ -204,7 +201,9 @@ std::optional<json> AgentChannel::answer(const Waiter& w, bool force) const {
 }
 
 void AgentChannel::finish(const WaiterPtr& w, json response) {
-  heartbeat(*w, -1);
+  // No heartbeat here: a poll ended by its deadline says nothing about its
+  // agent (one that died mid-poll would look alive up to maxWait longer),
+  // and a live agent starts its next poll right after.
   w->done(std::move(response));
 }
 
@@ -218,9 +217,8 @@ void AgentChannel::pollTasks(const json& request, PollDone done) {
   WaiterPtr w = std::move(*parsed);
   w->done = std::move(done);
   w->deadline = waitClock_.monotonicNow() + wait;
-  heartbeat(*w, +1);
+  heartbeat(*w);
   if (auto st = connectAgents(*w); !st.ok() && st.error().code != ErrorCode::kNotFound) {
-    heartbeat(*w, -1);
     w->done(st.takeError());
     return;
   }
@@ -358,36 +356,122 @@ void AgentChannel::run() {
   }
 }
 
-std::size_t AgentChannel::markDisconnectedAgents() {
+AgentChannelOptions livenessOptions(std::chrono::seconds lostTimeout) {
+  AgentChannelOptions o;
+  o.lostAfter = lostTimeout;
+  o.disconnectAfter = std::min(o.disconnectAfter, lostTimeout);
+  return o;
+}
+
+// How many presence entries of instances no longer registered may pile up
+// before a sweep removes them.
+constexpr std::size_t kPresenceSlack = 1024;
+
+LivenessSweep AgentChannel::sweepLiveness() {
   const auto now = ctx_.clock.monotonicNow();
-  std::vector<std::pair<std::string, std::string>> silent;  // (cluster, id)
+  struct Seen {
+    std::string cluster, id, arn;
+    bool connected;
+  };
+  // Copy what the decision needs under the cache's lock, then decide under
+  // ours (the cache's writers call onInstanceChanged, which takes mu_, so mu_
+  // is never held while waiting for the cache).
+  std::vector<Seen> instances;
+  // Field lookups by reference: this runs every 2 s over every instance.
+  auto text = [](const json& doc, const char* field) -> const std::string& {
+    static const std::string empty;
+    auto it = doc.find(field);
+    return it != doc.end() && it->is_string() ? it->get_ref<const std::string&>() : empty;
+  };
   ctx_.cache.scan(std::string(keys::kContainerInstances), "", [&](const std::string&, const CachedObject& o) {
-    if (!o.doc.value("agentConnected", false) || o.doc.value("status", "") == "INACTIVE") return true;
-    const std::string arn = o.doc.value("containerInstanceArn", "");
-    std::lock_guard lock(mu_);
-    auto it = presence_.find(arn);
-    if (it == presence_.end()) {
-      // Not heard from since this server started: give it a full window.
-      presence_[arn] = Presence{now, 0};
-      return true;
-    }
-    if (it->second.pollsInFlight == 0 && now - it->second.lastSeen > options_.disconnectAfter) {
-      const json& b = o.doc.value("berth", json::object());
-      silent.emplace_back(b.value("cluster", ""), b.value("id", ""));
-    }
+    if (text(o.doc, "status") == "INACTIVE") return true;
+    auto b = o.doc.find("berth");
+    if (b == o.doc.end() || !b->is_object()) return true;
+    auto connected = o.doc.find("agentConnected");
+    instances.push_back(Seen{text(*b, "cluster"), text(*b, "id"), text(o.doc, "containerInstanceArn"),
+                             connected != o.doc.end() && connected->is_boolean() && connected->get<bool>()});
     return true;
   });
-  std::size_t marked = 0;
-  for (const auto& [cluster, id] : silent) {
-    auto st = setAgentConnected(ctx_, cluster, id, false);
-    if (st.ok()) {
-      ++marked;
-      log::info("container instance agent disconnected", {{"cluster", cluster}, {"containerInstance", id}});
-    } else if (st.error().code != ErrorCode::kNotFound) {
-      log::warn("marking agent disconnected failed", {{"containerInstance", id}, {"error", st.error().message}});
+
+  struct Lost {
+    const Seen* instance;
+    std::chrono::steady_clock::time_point lastSeen;
+    std::int64_t sweptRevision;
+    std::int64_t silentSeconds;
+  };
+  std::vector<const Seen*> silent;
+  std::vector<Lost> lost;
+  {
+    std::lock_guard lock(mu_);
+    // Deregistered and reaped instances leave entries behind: drop them once
+    // they are many (rare, so the set is not built on every sweep).
+    if (presence_.size() > instances.size() + kPresenceSlack) {
+      std::unordered_set<std::string_view> live;
+      for (const auto& inst : instances) live.insert(inst.arn);
+      std::erase_if(presence_, [&](const auto& entry) { return !live.count(entry.first); });
+    }
+    for (const auto& inst : instances) {
+      auto [it, unseen] = presence_.try_emplace(inst.arn, Presence{now, -1});
+      if (unseen) continue;  // not heard from since this server started: full windows from now
+      const auto silence = now - it->second.lastSeen;
+      if (options_.lostAfter.count() > 0 && silence > options_.lostAfter)
+        lost.push_back(Lost{&inst, it->second.lastSeen, it->second.lostSweptRevision,
+                            std::chrono::duration_cast<std::chrono::seconds>(silence).count()});
+      else if (inst.connected && silence > options_.disconnectAfter)
+        silent.push_back(&inst);
     }
   }
-  return marked;
+
+  LivenessSweep sweep;
+  for (const Seen* inst : silent) {
+    auto st = setAgentConnected(ctx_, inst->cluster, inst->id, false);
+    if (st.ok()) {
+      ++sweep.disconnected;
+      log::info("container instance agent disconnected", {{"cluster", inst->cluster}, {"containerInstance", inst->id}});
+    } else if (st.error().code != ErrorCode::kNotFound) {
+      log::warn("marking agent disconnected failed", {{"containerInstance", inst->id}, {"error", st.error().message}});
+    }
+  }
+
+  // Lost: only instances with a task change since their last lost sweep (or
+  // still marked connected) are looked at, so a long-lost instance costs a
+  // map lookup per sweep.
+  std::vector<LostInstance> work;
+  std::vector<const Lost*> handled;
+  for (const auto& l : lost) {
+    const std::int64_t rev = index_.latestRevision(l.instance->cluster, l.instance->id);
+    if (rev == l.sweptRevision && !l.instance->connected) continue;
+    {
+      std::lock_guard lock(mu_);  // heard from since the decision: not lost after all
+      auto it = presence_.find(l.instance->arn);
+      if (it == presence_.end() || it->second.lastSeen != l.lastSeen) continue;
+    }
+    work.push_back(LostInstance{l.instance->cluster, l.instance->id,
+                                index_.tasksOf(l.instance->cluster, l.instance->id).taskKeys,
+                                lostInstanceStopReason(l.instance->id, l.silentSeconds)});
+    handled.push_back(&l);
+  }
+  if (work.empty()) return sweep;
+  sweep.lostInstances = work.size();
+  auto stopped = stopTasksOfLostInstances(ctx_, work);
+  if (!stopped.ok()) {
+    log::warn("stopping the tasks of lost container instances failed", {{"error", stopped.error().message}});
+    return sweep;  // the next sweep tries again
+  }
+  sweep.tasksStopped = *stopped;
+  for (const Lost* l : handled) {
+    if (l->instance->connected) ++sweep.disconnected;
+    // Our own writes moved the index: remember where it is now, unless the
+    // agent was heard from meanwhile (then it is not lost any more).
+    const std::int64_t after = index_.latestRevision(l->instance->cluster, l->instance->id);
+    std::lock_guard lock(mu_);
+    auto it = presence_.find(l->instance->arn);
+    if (it != presence_.end() && it->second.lastSeen == l->lastSeen) it->second.lostSweptRevision = after;
+  }
+  if (*stopped > 0 || sweep.lostInstances > 0)
+    log::warn("container instances lost: their tasks were stopped",
+              {{"instances", sweep.lostInstances}, {"tasksStopped", *stopped}});
+  return sweep;
 }
 
 void AgentChannel::shutdown() {

@@ -9,14 +9,35 @@
 // answers woken and expired waiters. So 10,000 waiting instances hold no
 // thread and cost nothing while idle.
 //
-// Liveness: each poll is a heartbeat recorded in memory (lastSeen, polls in
-// flight, parked polls included) — no durable write per heartbeat. The stored
-// instance's agentConnected changes only on a transition: a poll from
-// instances marked disconnected sets it true (one transaction for all the
-// instances of a batched poll); markDisconnectedAgents() sets it false for
-// agents silent for longer than `disconnectAfter`. Placement and
-// DescribeContainerInstances read the stored flag, so they need no access to
-// this object, and a restarted server starts from the last known state.
+// Liveness (docs/dev/agent-protocol.md, Liveness) — the exact rule:
+//  - A heartbeat is the arrival (the start) of any poll, single or batched,
+//    listing the instance. It is recorded in memory only (lastSeen), never
+//    written to the store. The end of a poll is not one: a poll that ends at
+//    its deadline says nothing about its agent (an agent killed mid-poll
+//    would look alive up to maxWait longer), and a live agent starts its
+//    next poll as soon as one ends.
+//  - An instance is disconnected when no heartbeat came for disconnectAfter
+//    (= min(60 s, lostAfter)): the sweep sets its stored agentConnected=false.
+//  - It is lost when no heartbeat came for lostAfter (the server's
+//    --instance-lost-timeout): the sweep stops every task on it that is not
+//    STOPPED, releases their resources and leaves the instance registered
+//    (lost_tasks.h), so its agent can come back.
+//  - Both decisions read the last heartbeat time alone. A parked poll does
+//    not keep an instance alive: a live agent's polls end and restart at
+//    least every maxWait (20 s), while a poll of an agent that died stays
+//    parked until its deadline; so the silence of a live agent never exceeds
+//    maxWait plus one round trip, under the 30 s minimum lost timeout, and an
+//    agent that dies is lost at most T (plus one sweep period) after it died.
+//  - An instance not heard from since this server started is given the full
+//    windows from the server's first sweep that sees it (a restarted server
+//    must not declare every instance lost at once).
+//  - A poll from an instance stored as disconnected sets agentConnected=true
+//    (one transaction for all the instances of a batched poll); tasks stopped
+//    while it was lost stay STOPPED and the poll shows them to the agent,
+//    which stops their containers.
+// Placement and DescribeContainerInstances read the stored flag, so they need
+// no access to this object, and a restarted server starts from the last known
+// state.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -42,12 +63,32 @@ struct AgentChannelOptions {
   // Longest wait a poll may ask for (protocol: waitSeconds <= 20).
   std::chrono::seconds maxWait{20};
   // An agent not heard from for this long is marked disconnected (3 polls).
+  // livenessOptions() keeps it <= lostAfter.
   std::chrono::seconds disconnectAfter{60};
   // Longest the channel thread sleeps between deadline checks (so a wait
   // clock that is not the system clock is still followed).
   std::chrono::milliseconds waitSlice{250};
   // Most instances one batched poll may list.
   std::size_t maxBatch = 10000;
+  // An agent not heard from for this long is lost and its tasks are stopped.
+  std::chrono::seconds lostAfter{180};
+};
+
+// The server's --instance-lost-timeout: the default and the smallest allowed
+// (the agent's longest poll is 20 s, so a shorter timeout could declare a
+// live agent lost between two of its polls).
+inline constexpr std::chrono::seconds kDefaultInstanceLostTimeout{180};
+inline constexpr std::chrono::seconds kMinInstanceLostTimeout{30};
+
+// Options for a lost timeout: lostAfter = lostTimeout, disconnectAfter =
+// min(60 s, lostTimeout).
+AgentChannelOptions livenessOptions(std::chrono::seconds lostTimeout);
+
+// What one liveness sweep did.
+struct LivenessSweep {
+  std::size_t disconnected = 0;   // instances newly marked agentConnected=false
+  std::size_t lostInstances = 0;  // lost instances whose tasks it stopped (or tried to)
+  std::size_t tasksStopped = 0;
 };
 
 class AgentChannel {
@@ -81,10 +122,13 @@ class AgentChannel {
   // Blocking wrapper (tests, tools): waits for the answer.
   Result<nlohmann::json> pollTasks(const nlohmann::json& request);
 
-  // Sets agentConnected=false on instances whose agent has been silent longer
-  // than disconnectAfter (an instance never seen since this server started
-  // gets disconnectAfter from its first sweep). Returns how many were marked.
-  std::size_t markDisconnectedAgents();
+  // The liveness sweep (see the rule above); the server's housekeeping calls
+  // it every 2 s. Cost: one pass over the cached container instance documents
+  // (no task reads) plus, for each lost instance with a task change since its
+  // last sweep, its tasks from the instance index.
+  LivenessSweep sweepLiveness();
+  // sweepLiveness().disconnected (lost instances included).
+  std::size_t markDisconnectedAgents() { return sweepLiveness().disconnected; }
 
   // Answers every parked poll with no change and makes new polls answer at
   // once. Call before stopping the HTTP server. Idempotent.
@@ -103,7 +147,10 @@ class AgentChannel {
  private:
   struct Presence {
     std::chrono::steady_clock::time_point lastSeen;
-    int pollsInFlight = 0;
+    // The instance index's latestRevision when its tasks were last stopped as
+    // lost (-1: not since its last heartbeat): a lost instance is only looked
+    // at again when one of its tasks changed after that.
+    std::int64_t lostSweptRevision = -1;
   };
   // One listed instance of a poll.
   struct Target {
@@ -126,7 +173,7 @@ class AgentChannel {
 
   Result<WaiterPtr> parse(const nlohmann::json& request, std::chrono::milliseconds& wait) const;
   Status connectAgents(const Waiter& w) const;
-  void heartbeat(const Waiter& w, int inFlightDelta);
+  void heartbeat(const Waiter& w);
   // The answer as of now: the changed or INACTIVE instances (for the single
   // form its one instance with its full set), or nullopt when nothing changed
   // and `force` is false (force: the "no change" answer at a deadline).

@@ -333,23 +333,25 @@ TEST_F(ParkedPollTest, BatchedPollReconnectsAllItsAgentsInOneTransaction) {
   EXPECT_EQ(store().currentRevision(), before + 1);
 }
 
-TEST_F(ParkedPollTest, ParkedPollsKeepTheirAgentsConnected) {
-  // channel_ waits on real time and keeps liveness on the fake clock.
+TEST_F(ParkedPollTest, AParkedPollDoesNotKeepADeadAgentConnected) {
+  // channel_ waits on real time and keeps liveness on the fake clock. A live
+  // agent's poll ends within maxWait; one parked longer belongs to an agent
+  // that died, so only the heartbeat times count.
   EXPECT_EQ(channel_->markDisconnectedAgents(), 0u);
   Answers answers;
   channel_->pollTasks(batch({a_}, cache().revision(), 20), answers.sink());
-  clock().advance(61s);
-  // Parked for (fake) 61 s: still in flight, so a_ stays connected while b_ does not.
-  EXPECT_EQ(channel_->markDisconnectedAgents(), 1u);
+  clock().advance(59s);
+  EXPECT_EQ(channel_->markDisconnectedAgents(), 0u);
+  clock().advance(2s);
+  EXPECT_EQ(channel_->markDisconnectedAgents(), 2u);  // a_'s poll started 61 s ago and is still parked
   auto described = mustOk(describeContainerInstances(ctx(), json{{"cluster", "prod"}, {"containerInstances", {a_, b_}}}));
-  EXPECT_TRUE(described["containerInstances"][0]["agentConnected"].get<bool>());
+  EXPECT_FALSE(described["containerInstances"][0]["agentConnected"].get<bool>());
   EXPECT_FALSE(described["containerInstances"][1]["agentConnected"].get<bool>());
   EXPECT_EQ(answers.count(), 0u);
   channel_->shutdown();
   EXPECT_EQ(answers.count(), 1u);
-  // Answered: a_'s last heartbeat is now, and silence from here disconnects it.
-  clock().advance(61s);
-  EXPECT_EQ(channel_->markDisconnectedAgents(), 1u);
+  // Ending at its deadline is no sign of life: a_ was last seen when its poll arrived.
+  EXPECT_EQ(channel_->lastSeenForTest(a_), clock().monotonicNow() - 61s);
 }
 
 TEST_F(ParkedPollTest, ChecksTheBatchedInput) {

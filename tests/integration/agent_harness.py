@@ -336,6 +336,8 @@ class AgentProcess:
         env.update({"BERTH_ACCESS_KEY_ID": ACCESS_KEY, "BERTH_SECRET_ACCESS_KEY": SECRET_KEY})
         args = self.command_prefix + [BERTH_BIN, "agent", "--server", self.endpoint, "--cluster", self.cluster,
                 "--data-dir", self.data_dir, "--region", REGION] + self.extra_args
+        # A restart appends to the same log: only this start's lines count.
+        start_offset = len(self.log())
         log = open(self.log_path, "ab")
         try:
             self.proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -343,7 +345,7 @@ class AgentProcess:
             log.close()
         deadline = time.time() + timeout
         while time.time() < deadline:
-            if "berth agent running" in self.log():
+            if "berth agent running" in self.log()[start_offset:]:
                 return self
             if self.proc.poll() is not None:
                 break
