@@ -178,6 +178,17 @@ class ServicesApiTest(ServerTestCase):
         code, _ = self.error_code(self.ecs.update_service, cluster=self.unique("nope"), service="web", desiredCount=1)
         self.assertEqual(code, "ClusterNotFoundException")
 
+    def report_stopped(self, service):
+        """Plays the agent: every task of `service` the scheduler is stopping is reported STOPPED."""
+        arns = wait_for(lambda: self.ecs.list_tasks(cluster=self.cluster, serviceName=service,
+                                                    desiredStatus="STOPPED")["taskArns"],
+                        lambda a: a, 10, what="the controller to stop the tasks of " + service)
+        for t in self.ecs.describe_tasks(cluster=self.cluster, tasks=arns)["tasks"]:
+            self.assertEqual(t["stopCode"], "ServiceSchedulerInitiated")
+            if t["lastStatus"] != "STOPPED":
+                self.ecs.submit_task_state_change(cluster=self.cluster, task=t["taskArn"], status="STOPPED",
+                                                  reason="stopped by the test agent")
+
     def test_delete_service_drains_or_goes_inactive(self):
         self.create("web", 2)
         stderr = self.cli_error("ecs", "delete-service", "--cluster", self.cluster, "--service", "web")
@@ -200,9 +211,9 @@ class ServicesApiTest(ServerTestCase):
         again = self.create("web", 1)
         self.assertEqual(again["status"], "ACTIVE")
 
-        # A service with a task drains; the controller stops the task (no
-        # agent ever picked it up, so it goes straight to STOPPED) and then
-        # makes the service INACTIVE.
+        # A service with a task drains: the controller asks for the stop, the
+        # "agent" (this test, through SubmitTaskStateChange) reports STOPPED,
+        # and the controller makes the service INACTIVE.
         self.ecs.register_container_instance(
             cluster=self.cluster, totalResources=resources(2048, 4096),
             versionInfo={"agentVersion": "0.1.0", "agentHash": "test", "dockerVersion": "runc"},
@@ -212,6 +223,7 @@ class ServicesApiTest(ServerTestCase):
         draining = self.ecs.delete_service(cluster=self.cluster, service=self.arn("web"), force=True)["service"]
         self.assertEqual(draining["status"], "DRAINING")
         self.assertEqual(self.ecs.list_services(cluster=self.cluster)["serviceArns"], [])
+        self.report_stopped("web")
         self.server.aws("ecs", "wait", "services-inactive", "--cluster", self.cluster, "--services", "web")
         self.assertEqual(self.ecs.list_tasks(cluster=self.cluster, serviceName="web")["taskArns"], [])
         # A DAEMON service needs no force; its task on the instance stops first.
@@ -221,6 +233,7 @@ class ServicesApiTest(ServerTestCase):
                  what="the daemon's desired count to follow the one instance")
         self.assertIn(self.ecs.delete_service(cluster=self.cluster, service="daemon")["service"]["status"],
                       ("DRAINING", "INACTIVE"))
+        self.report_stopped("daemon")
         self.server.aws("ecs", "wait", "services-inactive", "--cluster", self.cluster, "--services", "daemon")
 
     def test_validation_errors_reach_the_client(self):
