@@ -47,4 +47,5 @@ for key, label in (("scaleOut", "scale 0 -> %d" % n), ("rollingDeploy", "rolling
     s = r[key + "Seconds"]
     print("| %s | %.2f | %s | %.0f | %.0f | %.0fx faster |" % (
         label, s, r[key + "TasksPerMinute"], ecs_minutes * 60, fargate_minutes * 60, ecs_minutes * 60 / s if s else 0))
+print("| scale %d -> 0, until every task is STOPPED | %.2f | | | | |" % (n, r["scaleInAllStoppedSeconds"]))
 PYEOF

@@ -94,12 +94,16 @@ def main():
     ecs.update_service(cluster=args.cluster, service=name, desiredCount=0)
     result["scaleInSeconds"], _, _ = timed_until(
         ecs, args.cluster, name, lambda s: s["runningCount"] == 0 and s["pendingCount"] == 0, end)
-    # Scale-in is done for the service once nothing runs; the tasks' STOPPED
-    # reports follow (counted here for completeness).
+    # The service counts a task out once its stop is decided; the agents'
+    # STOPPED reports follow. The cluster counts tasks by lastStatus, so this
+    # is the time until every task has really stopped.
     start = time.time()
-    while ecs.list_tasks(cluster=args.cluster, serviceName=name, desiredStatus="RUNNING")["taskArns"]:
+    while True:
+        c = ecs.describe_clusters(clusters=[args.cluster])["clusters"][0]
+        if c["runningTasksCount"] + c["pendingTasksCount"] == 0:
+            break
         if time.time() > end:
-            raise SystemExit("tasks still desired RUNNING after scale-in")
+            raise SystemExit("tasks still running after scale-in: %s" % c["runningTasksCount"])
         time.sleep(0.05)
     result["scaleInAllStoppedSeconds"] = round(result["scaleInSeconds"] + time.time() - start, 3)
     for k in ("scaleOut", "rollingDeploy", "scaleIn"):
