@@ -18,6 +18,7 @@ import unittest
 
 from agent_harness import wait_for
 from test_agent_tasks import AgentTaskTestBase, container_named
+from test_events import all_events
 
 MIN_HEALTHY = 50
 MAX_PERCENT = 150
@@ -183,6 +184,26 @@ class ServiceRolloutTest(AgentTaskTestBase):
         self.assertIn("(service %s) rolling back to deployment %s." % (name, v2_deployment), messages)
         bodies = self.serving(self.live_tasks(name))
         self.assertEqual(sorted(b for _, b in bodies), ["v2"] * DESIRED)
+
+        # The same story as EventBridge events (/berth/events).
+        events, _ = all_events(self.server, cluster=self.cluster)
+        ours = [e for e in events if e["resources"] == [svc["serviceArn"]]]
+        deployment_events = [(e["detail"]["eventName"], e["detail"]["deploymentId"]) for e in ours
+                             if e["detail-type"] == "ECS Deployment State Change"]
+        self.assertIn(("SERVICE_DEPLOYMENT_COMPLETED", v1_deployment), deployment_events)
+        self.assertIn(("SERVICE_DEPLOYMENT_COMPLETED", v2_deployment), deployment_events)
+        self.assertIn(("SERVICE_DEPLOYMENT_FAILED", failed_id), deployment_events)
+        self.assertIn(("SERVICE_DEPLOYMENT_IN_PROGRESS", v2_deployment), deployment_events)  # the rollback
+        failed_event = next(e for e in ours if e["detail"].get("eventName") == "SERVICE_DEPLOYMENT_FAILED")
+        self.assertEqual(failed_event["detail"]["eventType"], "ERROR")
+        self.assertEqual(failed_event["detail"]["reason"], "ECS deployment circuit breaker: task failed to start.")
+        self.assertEqual(failed_event["source"], "aws.ecs")
+        actions = [e["detail"]["eventName"] for e in ours if e["detail-type"] == "ECS Service Action"]
+        self.assertIn("SERVICE_STEADY_STATE", actions)
+        task_events = [e for e in events if e["detail-type"] == "ECS Task State Change"
+                       and e["detail"].get("startedBy") == failed_id and e["detail"]["lastStatus"] == "STOPPED"]
+        self.assertGreaterEqual(len(task_events), 3)
+        self.assertTrue(all(e["detail"]["stopCode"] == "TaskFailedToStart" for e in task_events))
 
 
 if __name__ == "__main__":
