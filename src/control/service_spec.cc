@@ -6,9 +6,8 @@
 
 #include "control/arn.h"
 #include "control/json_fields.h"
-#include "control/keys.h"
+#include "control/launch_checks.h"
 #include "control/tags.h"
-#include "control/task_definition_ops.h"
 #include "scheduler/placement.h"
 
 namespace berth::control {
@@ -18,10 +17,8 @@ using nlohmann::json;
 
 constexpr std::size_t kMaxServiceNameLength = 255;
 constexpr std::size_t kMaxLoadBalancers = 5;
-constexpr std::size_t kMaxCapacityProviders = 6;
 
 Error invalid(std::string message) { return Error::make(ErrorCode::kInvalidParameter, std::move(message)); }
-Error client(std::string message) { return Error::make(ErrorCode::kClient, std::move(message)); }
 
 std::optional<std::int64_t> intMember(const json& j, const char* f) {
   auto* v = optField(j, f);
@@ -37,17 +34,11 @@ std::optional<bool> boolMember(const json& j, const char* f) {
 
 Status resolveTaskDefinitionInto(const EcsContext& ctx, const json& request, const SpecRules& rules, ServiceSpec& s) {
   // Berth has only the ECS deployment controller, which needs a task definition.
-  std::string tdRef = stringOr(request, "taskDefinition", "");
-  if (tdRef.empty()) return invalid("taskDefinition must be specified.");
-  auto ref = parseTaskDefinitionRef(tdRef);
-  if (!ref) return client("Invalid task definition '" + tdRef + "'. Specify family, family:revision or a task definition ARN.");
-  auto resolved = resolveTaskDefinition(ctx.cache, *ref);
-  if (!resolved) return client("Unable to find task definition '" + tdRef + "'.");
-  s.taskDefinition = resolved->object.doc.value("taskDefinition", json::object());
-  s.taskDefinitionTags = resolved->object.doc.value("tags", json::array());
+  auto td = resolveLaunchTaskDefinition(ctx, request, rules.requireActiveTaskDefinition);
+  if (!td.ok()) return td.error();
+  s.taskDefinition = std::move(td->taskDefinition);
+  s.taskDefinitionTags = std::move(td->tags);
   s.taskDefinitionArn = s.taskDefinition.value("taskDefinitionArn", "");
-  if (rules.requireActiveTaskDefinition && s.taskDefinition.value("status", "") != "ACTIVE")
-    return client("TaskDefinition is inactive");
   return okStatus();
 }
 
@@ -83,37 +74,11 @@ Status checkDesiredCount(const json& request, const SpecRules& rules, ServiceSpe
 }
 
 Status checkLaunchTarget(const EcsContext& ctx, const json& request, ServiceSpec& s) {
-  auto launchType = optString(request, "launchType");
-  json strategy = arrayOrEmpty(request, "capacityProviderStrategy");
-  if (launchType && !strategy.empty())
-    return invalid("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.");
-  if (!strategy.empty()) {
-    if (strategy.size() > kMaxCapacityProviders)
-      return invalid("A capacity provider strategy may contain a maximum of 6 capacity providers.");
-    auto clusterDoc = ctx.cache.get(keys::cluster(s.cluster));
-    json providers = clusterDoc ? clusterDoc->doc.value("capacityProviders", json::array()) : json::array();
-    bool anyWeighted = false;
-    for (const auto& item : strategy) {
-      std::string cp = stringOr(item, "capacityProvider", "");
-      if (std::find(providers.begin(), providers.end(), json(cp)) == providers.end())
-        return invalid("The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.");
-      anyWeighted |= item.value("weight", 0) > 0 || item.value("base", 0) > 0;
-    }
-    if (!anyWeighted)
-      return invalid("The capacity provider strategy must give at least one capacity provider a weight or base greater than 0.");
-    s.capacityProviderStrategy = strategy;
-    // FARGATE and FARGATE_SPOT are the only providers a cluster can have yet.
-    s.fargate = true;
-  } else {
-    s.launchType = launchType.value_or("EC2");
-    if (*s.launchType != "EC2" && *s.launchType != "FARGATE" && *s.launchType != "EXTERNAL")
-      return invalid("Invalid launch type '" + *s.launchType + "'. Valid values: EC2, FARGATE, EXTERNAL.");
-    s.fargate = *s.launchType == "FARGATE";
-  }
-  const std::string effective = s.fargate ? "FARGATE" : *s.launchType;
-  json compat = s.taskDefinition.value("compatibilities", json::array({"EC2"}));
-  if (std::find(compat.begin(), compat.end(), json(effective)) == compat.end())
-    return invalid("Task definition does not support launch_type " + effective + ".");
+  auto target = control::checkLaunchTarget(ctx, s.cluster, request, s.taskDefinition);
+  if (!target.ok()) return target.error();
+  s.launchType = target->launchType;
+  s.capacityProviderStrategy = target->capacityProviderStrategy;
+  s.fargate = target->effectiveLaunchType == "FARGATE";
   if (auto pv = optString(request, "platformVersion")) {
     if (!s.fargate) return invalid("The platform version must be null when specifying an EC2 or EXTERNAL launch type.");
     if (*pv != "LATEST" && *pv != "1.4.0" && *pv != "1.3.0")
@@ -181,28 +146,9 @@ Status checkPlacement(const json& request, ServiceSpec& s) {
 
 // As RunTask: awsvpc needs a network configuration, other modes refuse one.
 Status checkNetwork(const json& request, ServiceSpec& s) {
-  const bool awsvpc = s.taskDefinition.value("networkMode", "bridge") == "awsvpc";
-  const json* netcfg = optField(request, "networkConfiguration");
-  const json* vpc = netcfg ? optField(*netcfg, "awsvpcConfiguration") : nullptr;
-  if (!awsvpc) {
-    if (vpc) return invalid("Network Configuration is not valid for the given networkMode of this task definition.");
-    return okStatus();
-  }
-  if (!vpc) return invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
-  json subnets = arrayOrEmpty(*vpc, "subnets");
-  json groups = arrayOrEmpty(*vpc, "securityGroups");
-  if (subnets.empty() || subnets.size() > 16) return invalid("subnets can have at least 1 and at most 16 items.");
-  if (groups.size() > 5) return invalid("securityGroups can have at most 5 items.");
-  for (const auto& list : {subnets, groups})
-    for (const auto& id : list)
-      if (!id.is_string() || id.get<std::string>().empty()) return invalid("subnets and securityGroups must be non-empty strings.");
-  std::string publicIp = stringOr(*vpc, "assignPublicIp", "DISABLED");
-  if (publicIp != "ENABLED" && publicIp != "DISABLED")
-    return invalid("Invalid assignPublicIp '" + publicIp + "'. Valid values: ENABLED, DISABLED.");
-  if (publicIp == "ENABLED" && !s.fargate) return invalid("Assign public IP is not supported for this launch type.");
-  // Stored as DescribeServices shows it: every member present.
-  s.networkConfiguration = json{{"awsvpcConfiguration",
-                                 {{"subnets", subnets}, {"securityGroups", groups}, {"assignPublicIp", publicIp}}}};
+  auto network = checkNetworkConfiguration(request, s.taskDefinition, s.fargate ? "FARGATE" : s.launchType.value_or("EC2"));
+  if (!network.ok()) return network.error();
+  s.networkConfiguration = *network;  // stored as DescribeServices shows it: every member present
   return okStatus();
 }
 

@@ -11,6 +11,7 @@
 #include "control/committer.h"
 #include "control/container_instance_ops.h"
 #include "control/json_fields.h"
+#include "control/launch_checks.h"
 #include "control/keys.h"
 #include "control/pagination.h"
 #include "control/placement_index.h"
@@ -197,66 +198,21 @@ Result<LaunchPlan> prepareLaunch(EcsContext& ctx, const json& request, Launcher 
   if (!cluster.ok()) return cluster.takeError();
   p.cluster = *cluster;
 
-  std::string tdRef = stringOr(request, "taskDefinition", "");
-  if (tdRef.empty()) return invalid("taskDefinition must be specified.");
-  auto ref = parseTaskDefinitionRef(tdRef);
-  if (!ref) return client("Invalid task definition '" + tdRef + "'. Specify family, family:revision or a task definition ARN.");
-  auto resolved = resolveTaskDefinition(ctx.cache, *ref);
-  if (!resolved) return client("Unable to find task definition '" + tdRef + "'.");
-  p.taskDefinition = resolved->object.doc["taskDefinition"];
-  p.taskDefinitionKey = resolved->key;
-  if (launcher == Launcher::kUser && p.taskDefinition.value("status", "") != "ACTIVE")
-    return client("TaskDefinition is inactive");
+  auto td = resolveLaunchTaskDefinition(ctx, request, /*requireActive=*/launcher == Launcher::kUser);
+  if (!td.ok()) return td.takeError();
+  p.taskDefinition = std::move(td->taskDefinition);
+  p.taskDefinitionKey = std::move(td->key);
   p.family = p.taskDefinition.value("family", "");
 
-  // Launch type: explicit, from a capacity provider strategy, else EC2.
-  auto launchType = optString(request, "launchType");
-  json strategy = arrayOrEmpty(request, "capacityProviderStrategy");
-  if (launchType && !strategy.empty())
-    return invalid("Specifying both a launch type and capacity provider strategy is not supported. Remove one and try again.");
-  if (!strategy.empty()) {
-    auto clusterDoc = ctx.cache.get(keys::cluster(p.cluster));
-    json providers = clusterDoc ? clusterDoc->doc.value("capacityProviders", json::array()) : json::array();
-    for (const auto& item : strategy) {
-      std::string cp = stringOr(item, "capacityProvider", "");
-      if (std::find(providers.begin(), providers.end(), json(cp)) == providers.end())
-        return invalid("The specified capacity provider strategy cannot contain a capacity provider that is not associated with the cluster. Associate the capacity provider with the cluster or specify a valid capacity provider and try again.");
-      if (!p.capacityProviderName && (item.value("weight", 0) > 0 || item.value("base", 0) > 0)) p.capacityProviderName = cp;
-    }
-    if (!p.capacityProviderName) return invalid("The capacity provider strategy must give at least one capacity provider a weight or base greater than 0.");
-    // FARGATE and FARGATE_SPOT are the only providers a cluster can have yet.
-    p.launchType = "FARGATE";
-  } else if (launchType) {
-    p.launchType = *launchType;
-  }
-  if (p.launchType != "EC2" && p.launchType != "FARGATE" && p.launchType != "EXTERNAL")
-    return invalid("Invalid launch type '" + p.launchType + "'. Valid values: EC2, FARGATE, EXTERNAL.");
-  json compat = p.taskDefinition.value("compatibilities", json::array({"EC2"}));
-  if (std::find(compat.begin(), compat.end(), json(p.launchType)) == compat.end())
-    return invalid("Task definition does not support launch_type " + p.launchType + ".");
+  auto target = checkLaunchTarget(ctx, p.cluster, request, p.taskDefinition);
+  if (!target.ok()) return target.takeError();
+  p.launchType = target->effectiveLaunchType;
+  p.capacityProviderName = target->capacityProviderName;
 
-  // awsvpc needs a network configuration; other modes refuse one.
-  p.awsvpc = p.taskDefinition.value("networkMode", "bridge") == "awsvpc";
-  const json* netcfg = optField(request, "networkConfiguration");
-  const json* vpc = netcfg ? optField(*netcfg, "awsvpcConfiguration") : nullptr;
-  if (p.awsvpc) {
-    if (!vpc) return invalid("Network Configuration must be provided when networkMode 'awsvpc' is specified.");
-    json subnets = arrayOrEmpty(*vpc, "subnets");
-    if (subnets.empty() || subnets.size() > 16) return invalid("subnets can have at least 1 and at most 16 items.");
-    if (arrayOrEmpty(*vpc, "securityGroups").size() > 5) return invalid("securityGroups can have at most 5 items.");
-    for (const auto& list : {subnets, arrayOrEmpty(*vpc, "securityGroups")})
-      for (const auto& id : list)
-        if (!id.is_string() || id.get<std::string>().empty()) return invalid("subnets and securityGroups must be non-empty strings.");
-    // Berth has no VPC: any ids are accepted. ECS refuses a public IP on
-    // anything but Fargate (InvalidParameterException, this wording).
-    std::string publicIp = stringOr(*vpc, "assignPublicIp", "DISABLED");
-    if (publicIp != "ENABLED" && publicIp != "DISABLED")
-      return invalid("Invalid assignPublicIp '" + publicIp + "'. Valid values: ENABLED, DISABLED.");
-    if (publicIp == "ENABLED" && p.launchType != "FARGATE") return invalid("Assign public IP is not supported for this launch type.");
-    p.subnetId = subnets.front().get<std::string>();
-  } else if (vpc) {
-    return invalid("Network Configuration is not valid for the given networkMode of this task definition.");
-  }
+  auto network = checkNetworkConfiguration(request, p.taskDefinition, p.launchType);
+  if (!network.ok()) return network.takeError();
+  p.awsvpc = network->has_value();
+  if (p.awsvpc) p.subnetId = (**network)["awsvpcConfiguration"]["subnets"].front().get<std::string>();
 
   p.group = stringOr(request, "group", "family:" + p.family);
   if (p.group.empty() || p.group.size() > kMaxGroupLength) return invalid("group must be 1-255 characters long.");
