@@ -48,6 +48,7 @@ import signal
 import subprocess
 import tempfile
 import time
+import unittest
 
 from agent_harness import (AgentProcess, TempRoot, agent_network_args, build_busybox_layout, cleanup_agent_dir,
                            pid_alive, stop_pid, wait_for)
@@ -514,3 +515,34 @@ def skip_unless_multinode():
         missing.append(cni)
     if missing:
         raise unittest.SkipTest("missing: " + ", ".join(missing))
+
+
+class MultiNodeTestCase(unittest.TestCase):
+    """One multi-node cluster per test class. Subclasses name it (NAME), give
+    its nodes (node_specs()) and optional server flags (SERVER_ARGS); the
+    class gets `mn`, `ecs` (boto3) and `image` (busybox in the test registry),
+    and everything is removed after the class, also when it fails."""
+
+    NAME = "multinode"
+    SERVER_ARGS = ()
+
+    @classmethod
+    def node_specs(cls):
+        raise NotImplementedError
+
+    @classmethod
+    def setUpClass(cls):
+        skip_unless_multinode()
+        cls.mn = MultiNodeCluster(cls.node_specs(), name=cls.NAME, server_args=list(cls.SERVER_ARGS))
+        cls.addClassCleanup(cls._cleanup_cluster)
+        cls.mn.start()
+        cls.ecs = cls.mn.server.boto3_client()
+        cls.image = cls.mn.push_busybox()
+
+    @classmethod
+    def _cleanup_cluster(cls):
+        # Stops every agent, kills and removes every node's containers (those
+        # of killed agents too), then the namespaces, links and server.
+        problems = cls.mn.cleanup()
+        if problems:
+            raise AssertionError("multi-node cleanup left: %s" % problems)

@@ -16,32 +16,20 @@ import time
 import unittest
 
 from agent_harness import wait_for
-from multinode_harness import MultiNodeCluster, NodeSpec, skip_unless_multinode
+from multinode_harness import MultiNodeTestCase, NodeSpec
 
 ZONES = ("lv-a", "lv-b", "lv-c")
 LOST_TIMEOUT = 30
 LOST_REASON = "Task stopped because its container instance %s was lost: its agent has not been heard from for "
 
 
-class MultiNodeLivenessTest(unittest.TestCase):
+class MultiNodeLivenessTest(MultiNodeTestCase):
+    NAME = "mnlive"
+    SERVER_ARGS = ("--instance-lost-timeout", str(LOST_TIMEOUT))
 
     @classmethod
-    def setUpClass(cls):
-        skip_unless_multinode()
-        cls.mn = MultiNodeCluster([NodeSpec(zone) for zone in ZONES], name="mnlive",
-                                  server_args=["--instance-lost-timeout", str(LOST_TIMEOUT)])
-        cls.addClassCleanup(cls._cleanup_cluster)
-        cls.mn.start()
-        cls.ecs = cls.mn.server.boto3_client()
-        cls.image = cls.mn.push_busybox()
-
-    @classmethod
-    def _cleanup_cluster(cls):
-        # Stops every agent, kills and removes every node's containers (those
-        # of killed agents too), then the namespaces, links and server.
-        problems = cls.mn.cleanup()
-        if problems:
-            raise AssertionError("multi-node cleanup left: %s" % problems)
+    def node_specs(cls):
+        return [NodeSpec(zone) for zone in ZONES]
 
     def setUp(self):
         self.started = []

@@ -21,30 +21,20 @@ import time
 import unittest
 
 from agent_harness import cgroup_dirs_for_task, wait_for
-from multinode_harness import MultiNodeCluster, NodeSpec, mounts_in, netns_inode, skip_unless_multinode
+from multinode_harness import MultiNodeTestCase, NodeSpec, mounts_in, netns_inode
 
 ZONES = ("mn-a", "mn-b", "mn-c")
 GOLD_ZONES = {"mn-a", "mn-b"}
 SPREAD_BY_ZONE = [{"type": "spread", "field": "attribute:ecs.availability-zone"}]
 
 
-class MultiNodePlacementTest(unittest.TestCase):
+class MultiNodePlacementTest(MultiNodeTestCase):
+    NAME = "multinode"
+    SERVER_ARGS = ()
 
     @classmethod
-    def setUpClass(cls):
-        skip_unless_multinode()
-        specs = [NodeSpec(zone, {"tier": "gold"} if zone in GOLD_ZONES else {}) for zone in ZONES]
-        cls.mn = MultiNodeCluster(specs, name="multinode")
-        cls.addClassCleanup(cls._cleanup_cluster)
-        cls.mn.start()
-        cls.ecs = cls.mn.server.boto3_client()
-        cls.image = cls.mn.push_busybox()
-
-    @classmethod
-    def _cleanup_cluster(cls):
-        problems = cls.mn.cleanup()
-        if problems:
-            raise AssertionError("multi-node cleanup left: %s" % problems)
+    def node_specs(cls):
+        return [NodeSpec(zone, {"tier": "gold"} if zone in GOLD_ZONES else {}) for zone in ZONES]
 
     def setUp(self):
         self.started = []

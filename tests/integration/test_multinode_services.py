@@ -20,30 +20,20 @@ import unittest
 import botocore.exceptions
 
 from agent_harness import wait_for
-from multinode_harness import MultiNodeCluster, NodeSpec, skip_unless_multinode
+from multinode_harness import MultiNodeTestCase, NodeSpec
 
 ZONES = ("sv-a", "sv-b", "sv-c")
 LOST_TIMEOUT = 30
 DESIRED = 6
 
 
-class MultiNodeServicesTest(unittest.TestCase):
+class MultiNodeServicesTest(MultiNodeTestCase):
+    NAME = "mnlivesvc"
+    SERVER_ARGS = ("--instance-lost-timeout", str(LOST_TIMEOUT))
 
     @classmethod
-    def setUpClass(cls):
-        skip_unless_multinode()
-        cls.mn = MultiNodeCluster([NodeSpec(zone) for zone in ZONES], name="mnlivesvc",
-                                  server_args=["--instance-lost-timeout", str(LOST_TIMEOUT)])
-        cls.addClassCleanup(cls._cleanup_cluster)
-        cls.mn.start()
-        cls.ecs = cls.mn.server.boto3_client()
-        cls.image = cls.mn.push_busybox()
-
-    @classmethod
-    def _cleanup_cluster(cls):
-        problems = cls.mn.cleanup()  # kills and removes every node's containers, killed agents' too
-        if problems:
-            raise AssertionError("multi-node cleanup left: %s" % problems)
+    def node_specs(cls):
+        return [NodeSpec(zone) for zone in ZONES]
 
     def setUp(self):
         self.service = None
