@@ -173,9 +173,13 @@ class ServiceRolloutTest(AgentTaskTestBase):
         stopped = self.ecs.list_tasks(cluster=self.cluster, serviceName=name, desiredStatus="STOPPED")["taskArns"]
         failed_tasks = [t for t in self.ecs.describe_tasks(cluster=self.cluster, tasks=stopped[:100])["tasks"]
                         if t["taskDefinitionArn"] == broken]
-        self.assertGreaterEqual(len(failed_tasks), 3)
-        self.assertTrue(all(t["stopCode"] == "TaskFailedToStart" and "startedAt" not in t for t in failed_tasks),
-                        failed_tasks)
+        # At least the threshold's worth failed to start; replacements that
+        # were still pulling when the breaker tripped were stopped by the
+        # scheduler (the rollback), none of them ever ran.
+        failed_to_start = [t for t in failed_tasks if t["stopCode"] == "TaskFailedToStart"]
+        self.assertGreaterEqual(len(failed_to_start), 3, failed_tasks)
+        self.assertTrue(all(t["stopCode"] in ("TaskFailedToStart", "ServiceSchedulerInitiated") for t in failed_tasks))
+        self.assertTrue(all("startedAt" not in t for t in failed_tasks), failed_tasks)
         failed_id = failed_tasks[0]["startedBy"]
         print("broken deployment %s seen in deployments: %s" % (failed_id, seen_broken))
         messages = [e["message"] for e in svc["events"]]
@@ -201,9 +205,9 @@ class ServiceRolloutTest(AgentTaskTestBase):
         actions = [e["detail"]["eventName"] for e in ours if e["detail-type"] == "ECS Service Action"]
         self.assertIn("SERVICE_STEADY_STATE", actions)
         task_events = [e for e in events if e["detail-type"] == "ECS Task State Change"
-                       and e["detail"].get("startedBy") == failed_id and e["detail"]["lastStatus"] == "STOPPED"]
+                       and e["detail"].get("startedBy") == failed_id and e["detail"]["lastStatus"] == "STOPPED"
+                       and e["detail"].get("stopCode") == "TaskFailedToStart"]
         self.assertGreaterEqual(len(task_events), 3)
-        self.assertTrue(all(e["detail"]["stopCode"] == "TaskFailedToStart" for e in task_events))
 
 
 if __name__ == "__main__":
