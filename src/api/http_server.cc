@@ -812,6 +812,12 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!hasCache) resHeader_.set(http::field::cache_control, "no-cache");
     if (chunked) resHeader_.chunked(true);
     resHeader_.keep_alive(false);
+    sendHeader(std::move(headerSent));
+  }
+
+  // Writes resHeader_ alone (the body follows from a worker thread) and
+  // tells `headerSent` whether it went out.
+  void sendHeader(std::shared_ptr<std::promise<bool>> headerSent) {
     phase_ = Phase::kWriting;
     headerSerializer_.emplace(resHeader_);
     stream_.expires_after(opts().bodyTimeout);
@@ -847,18 +853,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!hasDate) resHeader_.set(http::field::date, httpDate(core_->clock->now()));
     resHeader_.content_length(length);
     resHeader_.keep_alive(streamKeepAlive_);
-    phase_ = Phase::kWriting;
-    headerSerializer_.emplace(resHeader_);
-    stream_.expires_after(opts().bodyTimeout);
-    http::async_write_header(stream_, *headerSerializer_,
-                             [self = shared_from_this(), headerSent](beast::error_code ec, std::size_t) {
-                               if (ec) {
-                                 self->closeNow();
-                                 headerSent->set_value(false);
-                                 return;
-                               }
-                               headerSent->set_value(true);
-                             });
+    sendHeader(std::move(headerSent));
   }
 
   // Runs on a worker thread; touches only immutable state.

@@ -8,6 +8,7 @@
 #include "control/deployment_docs.h"
 #include "control/json_fields.h"
 #include "control/keys.h"
+#include "control/tags.h"
 #include "control/pagination.h"
 #include "control/service_spec.h"
 
@@ -318,11 +319,8 @@ Result<json> deleteService(EcsContext& ctx, const json& request) {
 Result<json> describeServices(EcsContext& ctx, const json& request) {
   auto cluster = resolveActiveCluster(ctx, request);
   if (!cluster.ok()) return cluster.takeError();
-  bool includeTags = false;
-  for (const auto& v : arrayOrEmpty(request, "include")) {
-    if (v != "TAGS") return invalid("Invalid include value. Valid values: TAGS.");
-    includeTags = true;
-  }
+  auto includeTags = includesTags(request);
+  if (!includeTags.ok()) return includeTags.takeError();
   json refs = arrayOrEmpty(request, "services");
   if (refs.empty()) return invalid("Services cannot be empty.");
   if (refs.size() > kMaxDescribeServices)
@@ -337,7 +335,7 @@ Result<json> describeServices(EcsContext& ctx, const json& request) {
       failures.push_back({{"arn", name ? serviceArn(ctx.account, *cluster, *name) : ref}, {"reason", "MISSING"}});
       continue;
     }
-    services.push_back(renderService(obj->doc, includeTags));
+    services.push_back(renderService(obj->doc, *includeTags));
   }
   return json{{"services", services}, {"failures", failures}};
 }

@@ -29,6 +29,17 @@ Error invalid(std::string msg) { return Error::make(ErrorCode::kInvalidParameter
 
 }  // namespace
 
+Result<bool> includesTags(const nlohmann::json& request) {
+  bool tags = false;
+  auto include = request.is_object() ? request.find("include") : request.end();
+  if (include == request.end() || !include->is_array()) return false;
+  for (const auto& v : *include) {
+    if (v != "TAGS") return invalid("Invalid include value. Valid values: TAGS.");
+    tags = true;
+  }
+  return tags;
+}
+
 Result<nlohmann::json> validateTags(const nlohmann::json& tags) {
   if (tags.is_null()) return nlohmann::json::array();
   if (!tags.is_array()) return Error::make(ErrorCode::kSerialization, "tags must be a list");

@@ -153,14 +153,11 @@ Result<json> registerTaskDefinition(EcsContext& ctx, const json& request) {
 Result<json> describeTaskDefinition(EcsContext& ctx, const json& request) {
   auto ref = requireRef(request, "taskDefinition", false);
   if (!ref.ok()) return ref.takeError();
-  bool includeTags = false;
-  for (const auto& v : arrayOrEmpty(request, "include")) {
-    if (v != "TAGS") return invalid("Invalid include value. Valid values: TAGS.");
-    includeTags = true;
-  }
+  auto includeTags = includesTags(request);
+  if (!includeTags.ok()) return includeTags.takeError();
   auto found = resolveTaskDefinition(ctx.cache, *ref);
   if (!found) return client("Unable to describe task definition.");
-  return responseWithTags(found->object.doc, includeTags);
+  return responseWithTags(found->object.doc, *includeTags);
 }
 
 Result<json> listTaskDefinitions(EcsContext& ctx, const json& request) {

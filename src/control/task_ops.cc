@@ -502,6 +502,17 @@ void runLaunchBatch(EcsContext& ctx, const std::string& cluster, std::vector<Bat
   }
 }
 
+// Queues a prepared job in its cluster's launch lane (batched with every
+// concurrent launch of the cluster) and answers in RunTask's shape.
+Result<json> submitLaunch(EcsContext& ctx, LaunchJob& job) {
+  const double now = ctx.clock.epochSeconds();
+  const std::string cluster = job.plan->cluster;
+  ctx.placement->launches().submit(cluster, job,
+                                   [&](std::vector<BatchJob*>& batch) { runLaunchBatch(ctx, cluster, batch, now); });
+  if (!job.status.ok()) return job.status.error();
+  return json{{"tasks", job.tasks}, {"failures", job.failures}};
+}
+
 Result<json> launch(EcsContext& ctx, const json& request, bool explicitInstances) {
   auto plan = prepareLaunch(ctx, request);
   if (!plan.ok()) return plan.takeError();
@@ -529,12 +540,7 @@ Result<json> launch(EcsContext& ctx, const json& request, bool explicitInstances
       return invalid("count must be between 1 and 10.");
     job.count = c->get<int>();
   }
-  const double now = ctx.clock.epochSeconds();
-  const std::string cluster = plan->cluster;
-  ctx.placement->launches().submit(cluster, job,
-                                   [&](std::vector<BatchJob*>& batch) { runLaunchBatch(ctx, cluster, batch, now); });
-  if (!job.status.ok()) return job.status.error();
-  return json{{"tasks", job.tasks}, {"failures", job.failures}};
+  return submitLaunch(ctx, job);
 }
 
 // --- finding tasks ------------------------------------------------------
@@ -861,11 +867,8 @@ Result<json> stopTask(EcsContext& ctx, const json& request) {
 Result<json> describeTasks(EcsContext& ctx, const json& request) {
   auto cluster = clusterFor(ctx, request);
   if (!cluster.ok()) return cluster.takeError();
-  bool includeTags = false;
-  for (const auto& v : arrayOrEmpty(request, "include")) {
-    if (v != "TAGS") return invalid("Invalid include value. Valid values: TAGS.");
-    includeTags = true;
-  }
+  auto includeTags = includesTags(request);
+  if (!includeTags.ok()) return includeTags.takeError();
   json refs = arrayOrEmpty(request, "tasks");
   if (refs.empty()) return invalid("Tasks cannot be empty.");
   if (refs.size() > kMaxDescribeTasks) return invalid("Too many tasks specified. You can describe up to 100 tasks in a single call.");
@@ -878,7 +881,7 @@ Result<json> describeTasks(EcsContext& ctx, const json& request) {
       failures.push_back({{"arn", id ? taskArn(ctx.account, *cluster, *id) : ref}, {"reason", "MISSING"}});
       continue;
     }
-    tasks.push_back(renderTask(found->object.doc, includeTags));
+    tasks.push_back(renderTask(found->object.doc, *includeTags));
   }
   return json{{"tasks", tasks}, {"failures", failures}};
 }
@@ -1007,12 +1010,7 @@ Result<json> launchServiceTasks(EcsContext& ctx, const json& launchRequest, int 
     if (count <= 0) return json{{"tasks", json::array()}, {"failures", json::array()}};
     job.count = count;
   }
-  const double now = ctx.clock.epochSeconds();
-  const std::string cluster = plan->cluster;
-  ctx.placement->launches().submit(cluster, job,
-                                   [&](std::vector<BatchJob*>& batch) { runLaunchBatch(ctx, cluster, batch, now); });
-  if (!job.status.ok()) return job.status.error();
-  return json{{"tasks", job.tasks}, {"failures", job.failures}};
+  return submitLaunch(ctx, job);
 }
 
 namespace {
