@@ -49,9 +49,13 @@ class ServiceRolloutTest(AgentTaskTestBase):
 
     def live_tasks(self, name):
         """Every task of the service that is not STOPPED (desired RUNNING or being stopped)."""
+        # A task whose stop is requested between the two calls is in both
+        # lists: count each task once.
         arns = []
         for desired in ("RUNNING", "STOPPED"):
-            arns += self.ecs.list_tasks(cluster=self.cluster, serviceName=name, desiredStatus=desired)["taskArns"]
+            for arn in self.ecs.list_tasks(cluster=self.cluster, serviceName=name, desiredStatus=desired)["taskArns"]:
+                if arn not in arns:
+                    arns.append(arn)
         tasks = []
         for i in range(0, len(arns), 100):
             tasks += self.ecs.describe_tasks(cluster=self.cluster, tasks=arns[i:i + 100])["tasks"]
